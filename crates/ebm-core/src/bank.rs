@@ -1,0 +1,233 @@
+//! `ChainBank`: the persistent chains of PCD (Du & Mordatch's replay buffer). A draw picks distinct
+//! chains, re-initialises each from noise with a small probability, and the advanced chains are
+//! written back to the slots they came from, so no chain is duplicated or dropped.
+//!
+//! The bank lives on the host as one flat `Vec<f32>`: index gathers and write-backs are memcpy,
+//! and the whole bank is one safetensors entry in a checkpoint.
+
+use crate::{rng, Error, Result, Rng};
+use candle_core::{Device, Tensor};
+use rand::Rng as _;
+use serde::{Deserialize, Serialize};
+
+/// Where new chains start.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ChainInit {
+    /// N(mean, std²) in every coordinate.
+    Normal {
+        #[serde(default)]
+        mean: f64,
+        #[serde(default = "one")]
+        std: f64,
+    },
+    /// U(low, high) in every coordinate.
+    Uniform { low: f64, high: f64 },
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+impl Default for ChainInit {
+    fn default() -> Self {
+        ChainInit::Normal {
+            mean: 0.0,
+            std: 1.0,
+        }
+    }
+}
+
+impl ChainInit {
+    pub fn validate(&self, key: &str) -> Result<()> {
+        match self {
+            ChainInit::Normal { mean, std } if !(mean.is_finite() && *std > 0.0) => Err(
+                Error::config(key, format!("normal needs finite mean and std > 0, got mean {mean}, std {std}")),
+            ),
+            ChainInit::Uniform { low, high } if !(low.is_finite() && high.is_finite() && low < high) => Err(
+                Error::config(key, format!("uniform needs finite low < high, got [{low}, {high}]")),
+            ),
+            _ => Ok(()),
+        }
+    }
+
+    /// `n` values from this distribution.
+    pub fn fill(&self, rng: &mut Rng, n: usize) -> Vec<f32> {
+        match *self {
+            ChainInit::Normal { mean, std } => rng::normal_vec(rng, n)
+                .into_iter()
+                .map(|z| (mean + std * z as f64) as f32)
+                .collect(),
+            ChainInit::Uniform { low, high } => {
+                (0..n).map(|_| rng.random_range(low..high) as f32).collect()
+            }
+        }
+    }
+
+    /// A `[n, chain_shape...]` tensor of fresh chains.
+    pub fn draw(&self, rng: &mut Rng, n: usize, chain_shape: &[usize], device: &Device) -> Result<Tensor> {
+        let mut shape = vec![n];
+        shape.extend_from_slice(chain_shape);
+        let len = shape.iter().product();
+        Ok(Tensor::from_vec(self.fill(rng, len), shape, device)?)
+    }
+}
+
+/// Persistent chains: `capacity` chains of shape `chain_shape`.
+#[derive(Clone, Debug)]
+pub struct ChainBank {
+    chains: Vec<f32>,
+    chain_shape: Vec<usize>,
+    capacity: usize,
+    init: ChainInit,
+}
+
+/// Chains taken from the bank for one training step.
+pub struct Drawn {
+    /// The bank slots they came from (distinct).
+    pub slots: Vec<usize>,
+    /// Their positions, `[n, chain_shape...]`.
+    pub x: Tensor,
+}
+
+impl ChainBank {
+    /// A bank of `capacity` chains drawn from `init`.
+    pub fn new(capacity: usize, chain_shape: &[usize], init: ChainInit, rng: &mut Rng) -> Self {
+        let per = chain_shape.iter().product::<usize>();
+        ChainBank {
+            chains: init.fill(rng, capacity * per),
+            chain_shape: chain_shape.to_vec(),
+            capacity,
+            init,
+        }
+    }
+
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    pub fn chain_shape(&self) -> &[usize] {
+        &self.chain_shape
+    }
+
+    fn per_chain(&self) -> usize {
+        self.chain_shape.iter().product()
+    }
+
+    /// Takes `n` distinct chains; each is replaced by a fresh one from the init distribution with
+    /// probability `reinit_prob`.
+    pub fn draw(&self, n: usize, reinit_prob: f64, rng: &mut Rng, device: &Device) -> Result<Drawn> {
+        if n > self.capacity {
+            return Err(Error::Msg(format!(
+                "cannot draw {n} chains from a bank of {}: make the bank at least the batch size",
+                self.capacity
+            )));
+        }
+        let per = self.per_chain();
+        let slots = rand::seq::index::sample(rng, self.capacity, n).into_vec();
+        let mut x = Vec::with_capacity(n * per);
+        for &s in &slots {
+            if reinit_prob > 0.0 && rng.random::<f64>() < reinit_prob {
+                x.extend(self.init.fill(rng, per));
+            } else {
+                x.extend_from_slice(&self.chains[s * per..(s + 1) * per]);
+            }
+        }
+        let mut shape = vec![n];
+        shape.extend_from_slice(&self.chain_shape);
+        Ok(Drawn {
+            slots,
+            x: Tensor::from_vec(x, shape, device)?,
+        })
+    }
+
+    /// Writes advanced chains back to the slots they were drawn from.
+    pub fn write_back(&mut self, slots: &[usize], x: &Tensor) -> Result<()> {
+        let per = self.per_chain();
+        let values = x.flatten_all()?.to_vec1::<f32>()?;
+        if values.len() != slots.len() * per {
+            return Err(Error::Msg(format!(
+                "write_back: {} slots but {} values (expected {} per chain)",
+                slots.len(),
+                values.len(),
+                per
+            )));
+        }
+        for (i, &s) in slots.iter().enumerate() {
+            self.chains[s * per..(s + 1) * per].copy_from_slice(&values[i * per..(i + 1) * per]);
+        }
+        Ok(())
+    }
+
+    /// All chains as `[capacity, chain_shape...]`.
+    pub fn to_tensor(&self, device: &Device) -> Result<Tensor> {
+        let mut shape = vec![self.capacity];
+        shape.extend_from_slice(&self.chain_shape);
+        Ok(Tensor::from_slice(&self.chains, shape, device)?)
+    }
+
+    /// Replaces every chain with saved positions of the same shape.
+    pub fn restore(&mut self, saved: &Tensor) -> Result<()> {
+        let mut shape = vec![self.capacity];
+        shape.extend_from_slice(&self.chain_shape);
+        if saved.dims() != shape.as_slice() {
+            return Err(Error::State {
+                what: "chain bank".into(),
+                message: format!("saved shape {:?}, configured {:?}", saved.dims(), shape),
+            });
+        }
+        self.chains = saved.flatten_all()?.to_vec1::<f32>()?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn draw_and_write_back_touch_only_the_drawn_slots() {
+        let mut rng = rng::stream(1, "bank", 0);
+        let mut bank = ChainBank::new(50, &[2], ChainInit::default(), &mut rng);
+        let before = bank.to_tensor(&Device::Cpu).unwrap().to_vec2::<f32>().unwrap();
+        let d = bank.draw(10, 0.0, &mut rng, &Device::Cpu).unwrap();
+        let mut sorted = d.slots.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(sorted.len(), 10, "slots must be distinct");
+        let drawn = d.x.to_vec2::<f32>().unwrap();
+        for (i, &s) in d.slots.iter().enumerate() {
+            assert_eq!(drawn[i], before[s]);
+        }
+        bank.write_back(&d.slots, &(d.x + 100.0).unwrap()).unwrap();
+        let after = bank.to_tensor(&Device::Cpu).unwrap().to_vec2::<f32>().unwrap();
+        for s in 0..50 {
+            let moved = d.slots.contains(&s);
+            assert_eq!(after[s][0] > 50.0, moved, "slot {s}");
+        }
+    }
+
+    #[test]
+    fn reinit_probability_is_respected() {
+        let mut rng = rng::stream(2, "bank", 0);
+        let init = ChainInit::Uniform { low: 10.0, high: 11.0 };
+        let mut bank = ChainBank::new(4000, &[1], init, &mut rng);
+        bank.restore(&Tensor::zeros((4000, 1), candle_core::DType::F32, &Device::Cpu).unwrap())
+            .unwrap();
+        let d = bank.draw(4000, 0.25, &mut rng, &Device::Cpu).unwrap();
+        let fresh = d.x.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        let frac = fresh.iter().filter(|v| **v >= 10.0).count() as f64 / 4000.0;
+        // 3 standard errors of a binomial(4000, 0.25) fraction: 0.021.
+        assert!((frac - 0.25).abs() < 0.021, "{frac}");
+    }
+
+    #[test]
+    fn bad_sizes_are_errors() {
+        let mut rng = rng::stream(3, "bank", 0);
+        let mut bank = ChainBank::new(5, &[2], ChainInit::default(), &mut rng);
+        assert!(bank.draw(6, 0.0, &mut rng, &Device::Cpu).is_err());
+        let wrong = Tensor::zeros((4, 2), candle_core::DType::F32, &Device::Cpu).unwrap();
+        assert!(bank.restore(&wrong).is_err());
+        assert!(ChainInit::Uniform { low: 1.0, high: 1.0 }.validate("k").is_err());
+    }
+}

@@ -1,0 +1,88 @@
+//! The one error type of ebm-core. Config errors carry the key and where it came from so the
+//! launcher can print "what is wrong and where" and exit with code 2.
+
+/// Result alias used across the core.
+pub type Result<T> = std::result::Result<T, Error>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A tensor operation failed.
+    #[error(transparent)]
+    Tensor(#[from] candle_core::Error),
+
+    /// A configuration value is wrong: unknown key, wrong type, out of range.
+    #[error("config key `{key}`{}: {message}", origin_suffix(.origin))]
+    Config {
+        key: String,
+        origin: String,
+        message: String,
+    },
+
+    /// A `kind = "..."` names no registered plugin.
+    #[error("config key `{section}.kind`{}: unknown {section} `{name}`; known: {}", origin_suffix(.origin), .known.join(", "))]
+    UnknownPlugin {
+        section: String,
+        name: String,
+        origin: String,
+        known: Vec<String>,
+    },
+
+    /// Saved state (checkpoint, RNG state) does not fit what is being restored.
+    #[error("cannot restore {what}: {message}")]
+    State { what: String, message: String },
+
+    /// Anything else a plugin wants to report, with context.
+    #[error("{0}")]
+    Msg(String),
+}
+
+fn origin_suffix(origin: &str) -> String {
+    if origin.is_empty() {
+        String::new()
+    } else {
+        format!(" (from {origin})")
+    }
+}
+
+impl Error {
+    /// A configuration error for `key` with no known origin yet (the caller adds it).
+    pub fn config(key: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::Config {
+            key: key.into(),
+            origin: String::new(),
+            message: message.into(),
+        }
+    }
+
+    /// True for errors caused by what the user wrote (the launcher exits with code 2 for these).
+    pub fn is_config(&self) -> bool {
+        matches!(self, Error::Config { .. } | Error::UnknownPlugin { .. })
+    }
+
+    /// Fills in the origin (file or environment) of a config error that has none.
+    pub fn with_origin(self, origin_of: impl Fn(&str) -> String) -> Self {
+        match self {
+            Error::Config {
+                key,
+                origin,
+                message,
+            } if origin.is_empty() => Error::Config {
+                origin: origin_of(&key),
+                key,
+                message,
+            },
+            Error::UnknownPlugin {
+                section,
+                name,
+                origin,
+                known,
+            } if origin.is_empty() => Error::UnknownPlugin {
+                origin: origin_of(&format!("{section}.kind")),
+                section,
+                name,
+                known,
+            },
+            other => other,
+        }
+    }
+}

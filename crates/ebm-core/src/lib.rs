@@ -1,0 +1,43 @@
+//! ebm-core: the vocabulary every other ebm crate speaks.
+//!
+//! - [`Energy`] / [`Model`]: E(x) over a batch and its input gradient; models add parameters and a
+//!   detached view for sampling.
+//! - [`Sampler`]: one transition on [`Chains`]; [`run_chains`] is the shared loop.
+//! - [`Loss`]: batch → scalar + metrics; [`ChainBank`] holds PCD's persistent chains.
+//! - [`Schedule`]: any scalar hyper-parameter as a function of the step.
+//! - [`Interpolant`], [`Integrator`]: paths and ODE/SDE steps for flow-style losses.
+//! - The registry ([`register_sampler!`], [`register_loss!`]) finds plugins by name.
+//! - [`rng`]: seeded ChaCha streams; candle's CPU RNG is never used.
+//!
+//! Invariant: this crate depends on no other ebm crate.
+
+mod bank;
+mod chains;
+mod energy;
+mod error;
+mod integrator;
+mod interpolant;
+mod loss;
+mod registry;
+pub mod rng;
+mod sampler;
+mod schedule;
+
+pub use bank::{ChainBank, ChainInit, Drawn};
+pub use chains::Chains;
+pub use energy::{autograd_energy_and_grad, Energy, Model, Param};
+pub use error::{Error, Result};
+pub use integrator::{Drift, Integrator};
+pub use interpolant::Interpolant;
+pub use loss::{Loss, LossOut, TrainCtx};
+pub use registry::{
+    build_loss, build_sampler, loss_names, sampler_names, LossPlugin, PluginArgs, PluginSpec,
+    SamplerPlugin,
+};
+pub use rng::{Rng, RngState};
+pub use sampler::{run_chains, RunSummary, Sampler, StepCtx, StepInfo};
+pub use schedule::{Schedule, ScheduleConfig, Shape};
+
+/// Re-exported so the registration macros work without a direct dependency.
+#[doc(hidden)]
+pub use inventory;

@@ -1,0 +1,43 @@
+//! `Loss`: model + data batch → a scalar to minimise and the metrics to watch. Losses that need
+//! negative samples (contrastive divergence) get the sampler through `TrainCtx` and own their chain
+//! bank, which the trainer reaches through `chain_bank{,_mut}` to checkpoint it.
+
+use crate::{ChainBank, Model, Result, Rng, Sampler};
+use candle_core::Tensor;
+
+/// What a loss may use besides the model and the batch.
+pub struct TrainCtx<'a> {
+    /// Training step (0-based).
+    pub step: u64,
+    /// The configured sampler, for losses that draw negatives.
+    pub sampler: &'a mut dyn Sampler,
+    /// The stream for sampling noise and chain re-initialisation.
+    pub rng: &'a mut Rng,
+}
+
+/// A loss value (a scalar tensor tracked by autograd) and named metrics.
+pub struct LossOut {
+    pub loss: Tensor,
+    pub metrics: Vec<(&'static str, f64)>,
+}
+
+pub trait Loss: Send {
+    /// The registry name (`[loss] kind = "..."`).
+    fn name(&self) -> &'static str;
+
+    fn forward(
+        &mut self,
+        model: &dyn Model,
+        batch: &Tensor,
+        ctx: &mut TrainCtx,
+    ) -> Result<LossOut>;
+
+    /// The persistent chains this loss keeps, if any (saved in checkpoints).
+    fn chain_bank(&self) -> Option<&ChainBank> {
+        None
+    }
+
+    fn chain_bank_mut(&mut self) -> Option<&mut ChainBank> {
+        None
+    }
+}

@@ -1,0 +1,13 @@
+//! Fisher-Yates shuffling with the caller's generator. Written out rather than taken from
+//! `rand::seq` so the exact sequence of draws (one `random_range(0..=i)` per step, from the end)
+//! is ours and stays fixed: checkpoints that store a permutation must replay identically.
+
+use rand::Rng;
+
+/// Shuffles `items` in place, uniformly over all permutations.
+pub(crate) fn fisher_yates<T, R: Rng + ?Sized>(items: &mut [T], rng: &mut R) {
+    for i in (1..items.len()).rev() {
+        let j = rng.random_range(0..=i);
+        items.swap(i, j);
+    }
+}

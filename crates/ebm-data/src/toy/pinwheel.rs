@@ -1,0 +1,42 @@
+//! A pinwheel of curved blades.
+//!
+//! Follows TorchEBM `PinwheelDataset`: for blade `k` of `n_classes` (equal shares, the first
+//! `n % n_classes` one extra), `t = sqrt(U)`, radius `t * radial_scale`, angle
+//! `2 pi k / n_classes + spiral_scale * t + N(0, angular_scale^2)`; rows shuffled, then
+//! N(0, noise^2) per Cartesian coordinate.
+
+use super::{add_noise, normal, stratified, uniform};
+use crate::points::Points;
+use crate::shuffle::fisher_yates;
+use rand::Rng;
+use std::f64::consts::TAU;
+
+/// The blade shape; `n_classes` and the final noise are passed separately.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Blades {
+    pub radial_scale: f64,
+    pub angular_scale: f64,
+    pub spiral_scale: f64,
+}
+
+pub(crate) fn sample<R: Rng + ?Sized>(
+    n: usize,
+    n_classes: usize,
+    noise: f64,
+    blades: Blades,
+    rng: &mut R,
+) -> Points {
+    let mut pts = Vec::with_capacity(n);
+    for (k, count) in stratified(n, n_classes).enumerate() {
+        let base = k as f64 * (TAU / n_classes as f64);
+        for _ in 0..count {
+            let t = uniform(rng).sqrt();
+            let r = t * blades.radial_scale;
+            let theta = base + blades.spiral_scale * t + normal(rng) * blades.angular_scale;
+            pts.push([r * theta.cos(), r * theta.sin()]);
+        }
+    }
+    fisher_yates(&mut pts, rng);
+    add_noise(&mut pts, noise, rng);
+    Points::from_pairs(&pts)
+}
