@@ -25,6 +25,13 @@ pub trait Loss: Send {
     /// The registry name (`[loss] kind = "..."`).
     fn name(&self) -> &'static str;
 
+    /// Called once before training (and before a checkpoint is restored) with the shape of one
+    /// sample, so losses can allocate state such as their chain bank.
+    fn init(&mut self, input_shape: &[usize], rng: &mut Rng) -> Result<()> {
+        let _ = (input_shape, rng);
+        Ok(())
+    }
+
     fn forward(
         &mut self,
         model: &dyn Model,

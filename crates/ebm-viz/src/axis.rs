@@ -29,16 +29,22 @@ pub(crate) fn linear_range(values: impl IntoIterator<Item = f64>, pad: f64) -> R
 /// decades so that plotters has at least one power of ten to label.
 pub(crate) fn log_range(values: impl IntoIterator<Item = f64>) -> Range<f64> {
     let positive = values.into_iter().filter(|v| *v > 0.0);
-    let Some((lo, hi)) = finite_extent(positive) else {
-        return 1.0..10.0;
+    let (lo_exp, hi_exp) = match finite_extent(positive) {
+        None => (0.0, 1.0),
+        Some((lo, hi)) => {
+            let lo_exp = lo.log10().floor().max(-300.0);
+            let hi_exp = hi.log10().ceil().min(300.0);
+            (lo_exp, hi_exp.max(lo_exp + 1.0))
+        }
     };
-    let lo_exp = lo.log10().floor().max(-300.0);
-    let mut hi_exp = hi.log10().ceil().min(300.0);
-    if hi_exp <= lo_exp {
-        hi_exp = lo_exp + 1.0;
-    }
-    10f64.powf(lo_exp)..10f64.powf(hi_exp)
+    // plotters finds the first labelled decade by `ceil(log10(start))`, where
+    // rounding can turn an exact 0.01 into the next decade up; a hair of slack
+    // on both ends keeps the end decades labelled.
+    10f64.powf(lo_exp) * (1.0 - SLACK)..10f64.powf(hi_exp) * (1.0 + SLACK)
 }
+
+/// Relative widening of log ranges, far below one pixel.
+const SLACK: f64 = 1e-9;
 
 fn finite_extent(values: impl IntoIterator<Item = f64>) -> Option<(f64, f64)> {
     values
@@ -55,7 +61,11 @@ fn finite_extent(values: impl IntoIterator<Item = f64>) -> Option<(f64, f64)> {
 pub(crate) fn format_tick(v: f64) -> String {
     let a = v.abs();
     if a == 0.0 || !v.is_finite() {
-        return if v.is_finite() { "0".into() } else { v.to_string() };
+        return if v.is_finite() {
+            "0".into()
+        } else {
+            v.to_string()
+        };
     }
     if !(1e-3..1e6).contains(&a) {
         let s = format!("{v:.2e}");
@@ -95,10 +105,15 @@ mod tests {
 
     #[test]
     fn log_range_spans_whole_decades() {
-        assert_eq!(log_range([2.0, 8.0]), 1.0..10.0);
-        assert_eq!(log_range([0.05, 300.0, -1.0, 0.0]), 0.01..1000.0);
-        assert_eq!(log_range([1.0]), 1.0..10.0);
-        assert_eq!(log_range([-1.0, f64::NAN]), 1.0..10.0);
+        let close = |r: Range<f64>, lo: f64, hi: f64| {
+            (r.start / lo - 1.0).abs() < 1e-6 && (r.end / hi - 1.0).abs() < 1e-6
+        };
+        assert!(close(log_range([2.0, 8.0]), 1.0, 10.0));
+        assert!(close(log_range([0.05, 300.0, -1.0, 0.0]), 0.01, 1000.0));
+        assert!(close(log_range([1.0]), 1.0, 10.0));
+        assert!(close(log_range([-1.0, f64::NAN]), 1.0, 10.0));
+        let r = log_range([0.01, 10.0]);
+        assert!(r.start <= 0.01 && r.end >= 10.0);
     }
 
     #[test]

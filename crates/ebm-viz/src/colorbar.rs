@@ -22,7 +22,7 @@ pub(crate) fn draw_colorbar(area: &Canvas) -> DrawResult {
         .margin_bottom(MARGIN + X_LABEL_AREA)
         .margin_left(5)
         .margin_right(5)
-        .right_y_label_area_size(75)
+        .right_y_label_area_size(62)
         .build_cartesian_2d(0f64..1f64, 0f64..1f64)?;
     let step = 1.0 / f64::from(STRIPES);
     chart.draw_series((0..STRIPES).map(|k| {

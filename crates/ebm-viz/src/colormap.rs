@@ -48,7 +48,9 @@ mod tests {
 
     #[test]
     fn brightness_increases() {
-        let lumas: Vec<f64> = (0..=20).map(|k| luma(viridis(f64::from(k) / 20.0))).collect();
+        let lumas: Vec<f64> = (0..=20)
+            .map(|k| luma(viridis(f64::from(k) / 20.0)))
+            .collect();
         assert!(lumas.windows(2).all(|w| w[1] > w[0]), "{lumas:?}");
     }
 }

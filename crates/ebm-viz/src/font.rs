@@ -17,9 +17,8 @@ static DEJAVU_SANS: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
 /// Registers the embedded font once per process; later calls are free.
 pub(crate) fn ensure_registered() -> Result<()> {
     static REGISTERED: OnceLock<bool> = OnceLock::new();
-    let ok = *REGISTERED.get_or_init(|| {
-        register_font(FAMILY, FontStyle::Normal, DEJAVU_SANS).is_ok()
-    });
+    let ok =
+        *REGISTERED.get_or_init(|| register_font(FAMILY, FontStyle::Normal, DEJAVU_SANS).is_ok());
     if ok {
         Ok(())
     } else {

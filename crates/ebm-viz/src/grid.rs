@@ -11,12 +11,8 @@ pub fn grid_points(bounds: [f32; 4], resolution: usize) -> Vec<[f32; 2]> {
     let (dx, dy) = ((x_max - x_min) / n, (y_max - y_min) / n);
     (0..resolution)
         .flat_map(|j| {
-            (0..resolution).map(move |i| {
-                [
-                    x_min + (i as f32 + 0.5) * dx,
-                    y_min + (j as f32 + 0.5) * dy,
-                ]
-            })
+            (0..resolution)
+                .map(move |i| [x_min + (i as f32 + 0.5) * dx, y_min + (j as f32 + 0.5) * dy])
         })
         .collect()
 }
@@ -39,9 +35,9 @@ pub(crate) fn check_energy(resolution: usize, energy: &[f32]) -> Result<()> {
     if resolution == 0 {
         return Err(Error::invalid("resolution must be at least 1"));
     }
-    let expected = resolution.checked_mul(resolution).ok_or_else(|| {
-        Error::invalid(format!("resolution {resolution} is too large"))
-    })?;
+    let expected = resolution
+        .checked_mul(resolution)
+        .ok_or_else(|| Error::invalid(format!("resolution {resolution} is too large")))?;
     if energy.len() != expected {
         return Err(Error::invalid(format!(
             "energy has {} values but a {resolution}x{resolution} grid needs {expected}",

@@ -14,7 +14,7 @@ use crate::render::{render_png, Canvas, DrawResult};
 use crate::{plane, style, Result};
 
 /// Width of the strip right of the plot that holds the colour bar.
-const COLORBAR_WIDTH: u32 = 120;
+const COLORBAR_WIDTH: u32 = 105;
 
 /// A 2-D energy landscape on a regular grid, with point clouds on top.
 #[derive(Debug, Clone)]

@@ -1,9 +1,9 @@
 //! Point clouds drawn on a plane (data, samples, replay buffer...), with a
 //! legend naming them.
 
-use plotters::element::Circle;
+use plotters::element::{Circle, EmptyElement};
 use plotters::prelude::SeriesLabelPosition;
-use plotters::style::{Color, BLACK, WHITE};
+use plotters::style::{Color, RGBColor, BLACK, WHITE};
 
 use crate::plane::PlaneChart;
 use crate::render::DrawResult;
@@ -36,15 +36,21 @@ pub(crate) fn draw_layers<'a, 'b: 'a>(
     let radius = if total > DENSE { 2 } else { 3 };
     for layer in layers {
         let color = style::rgb(layer.color);
-        let markers = layer
-            .points
-            .iter()
-            .filter(inside)
-            .map(|p| Circle::new((p[0], p[1]), radius, color.mix(0.85).filled()));
+        let edge = darker(color);
+        // A darker rim keeps markers visible on any background, including
+        // white points on a white scatter or yellow ones on a bright peak.
+        let markers = layer.points.iter().filter(inside).map(|p| {
+            EmptyElement::at((p[0], p[1]))
+                + Circle::new((0, 0), radius, color.mix(0.85).filled())
+                + Circle::new((0, 0), radius, edge.stroke_width(1))
+        });
         let anno = chart.draw_series(markers)?;
         if !layer.label.is_empty() {
-            anno.label(layer.label)
-                .legend(move |(x, y)| Circle::new((x, y), 5, color.filled()));
+            anno.label(layer.label).legend(move |at| {
+                EmptyElement::at(at)
+                    + Circle::new((0, 0), 5, color.filled())
+                    + Circle::new((0, 0), 5, edge.stroke_width(1))
+            });
         }
     }
     if layers.iter().any(|l| !l.label.is_empty()) {
@@ -57,4 +63,10 @@ pub(crate) fn draw_layers<'a, 'b: 'a>(
             .draw()?;
     }
     Ok(())
+}
+
+/// The rim colour: the same hue at 60% brightness.
+fn darker(c: RGBColor) -> RGBColor {
+    let d = |v: u8| (u16::from(v) * 3 / 5) as u8;
+    RGBColor(d(c.0), d(c.1), d(c.2))
 }

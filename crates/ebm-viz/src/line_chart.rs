@@ -4,12 +4,12 @@ use std::ops::Range;
 use std::path::Path;
 
 use plotters::chart::ChartBuilder;
-use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
 use plotters::coord::combinators::IntoLogRange;
+use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
 use plotters::element::{Circle, PathElement};
 use plotters::prelude::SeriesLabelPosition;
 use plotters::series::LineSeries;
-use plotters::style::{Color, BLACK, WHITE};
+use plotters::style::{Color, BLACK, TRANSPARENT, WHITE};
 
 use crate::axis::{format_tick, linear_range, log_range};
 use crate::render::{render_png, Canvas, DrawResult};
@@ -41,7 +41,13 @@ pub fn draw_line_chart(path: &Path, chart: &LineChart) -> Result<()> {
     let kept: Vec<Vec<(f64, f64)>> = chart
         .series
         .iter()
-        .map(|s| s.points.iter().copied().filter(|p| drawable(*p, chart.log_y)).collect())
+        .map(|s| {
+            s.points
+                .iter()
+                .copied()
+                .filter(|p| drawable(*p, chart.log_y))
+                .collect()
+        })
         .collect();
     let all = || kept.iter().flatten();
     // Steps are plotted edge to edge; values get a little air above and below.
@@ -51,7 +57,13 @@ pub fn draw_line_chart(path: &Path, chart: &LineChart) -> Result<()> {
             let y = log_range(all().map(|p| p.1)).log_scale();
             draw(root, chart, &kept, x, y)
         } else {
-            draw(root, chart, &kept, x, linear_range(all().map(|p| p.1), 0.05))
+            draw(
+                root,
+                chart,
+                &kept,
+                x,
+                linear_range(all().map(|p| p.1), 0.05),
+            )
         }
     })
 }
@@ -61,7 +73,13 @@ fn drawable((x, y): (f64, f64), log_y: bool) -> bool {
 }
 
 /// The body shared by linear and log y axes, generic over the y coordinate.
-fn draw<Y>(root: &Canvas, chart: &LineChart, kept: &[Vec<(f64, f64)>], x: Range<f64>, y: Y) -> DrawResult
+fn draw<Y>(
+    root: &Canvas,
+    chart: &LineChart,
+    kept: &[Vec<(f64, f64)>],
+    x: Range<f64>,
+    y: Y,
+) -> DrawResult
 where
     Y: AsRangedCoord<Value = f64>,
     Y::CoordDescType: ValueFormatter<f64>,
@@ -70,7 +88,7 @@ where
         .caption(chart.title, style::title_font())
         .margin(15)
         .x_label_area_size(50)
-        .y_label_area_size(80)
+        .y_label_area_size(75)
         .build_cartesian_2d(x, y)?;
     let tick = |v: &f64| format_tick(*v);
     ctx.configure_mesh()
@@ -83,12 +101,16 @@ where
         .y_desc(chart.y_label)
         .axis_desc_style(style::label_font())
         .bold_line_style(style::GRID_GREY.stroke_width(1))
-        .light_line_style(style::GRID_GREY.mix(0.4).stroke_width(1))
+        // Minor grid lines every tenth of a tick made the chart look busy.
+        .light_line_style(TRANSPARENT)
         .axis_style(BLACK.stroke_width(1))
         .draw()?;
     for (series, points) in chart.series.iter().zip(kept) {
         let color = style::rgb(series.color);
-        let anno = ctx.draw_series(LineSeries::new(points.iter().copied(), color.stroke_width(2)))?;
+        let anno = ctx.draw_series(LineSeries::new(
+            points.iter().copied(),
+            color.stroke_width(2),
+        ))?;
         if !series.label.is_empty() {
             anno.label(series.label).legend(move |(px, py)| {
                 PathElement::new(vec![(px, py), (px + 20, py)], color.stroke_width(2))

@@ -4,7 +4,7 @@
 use plotters::chart::{ChartBuilder, ChartContext};
 use plotters::coord::types::RangedCoordf32;
 use plotters::prelude::{BitMapBackend, Cartesian2d};
-use plotters::style::{Color, BLACK};
+use plotters::style::{Color, BLACK, TRANSPARENT};
 
 use crate::axis::format_tick;
 use crate::render::{Canvas, DrawResult};
@@ -46,7 +46,7 @@ pub(crate) fn draw_axes(chart: &mut PlaneChart, grid: bool) -> DrawResult {
         .axis_style(BLACK.stroke_width(1));
     if grid {
         mesh.bold_line_style(style::GRID_GREY.stroke_width(1))
-            .light_line_style(style::GRID_GREY.mix(0.4).stroke_width(1));
+            .light_line_style(TRANSPARENT);
     } else {
         mesh.disable_mesh();
     }

@@ -43,9 +43,7 @@ pub(crate) fn render_png(
     }
     write_atomically(path, |file| {
         PngEncoder::new(file)
-            // `.into()` is the identity on image 0.24 and converts to
-            // `ExtendedColorType` on 0.25, so either workspace pin compiles.
-            .write_image(&pixels, width, height, ColorType::Rgb8.into())
+            .write_image(&pixels, width, height, ColorType::Rgb8)
             .map_err(io::Error::other)
     })
 }
@@ -81,10 +79,7 @@ fn write_atomically(
 fn temp_sibling(path: &Path) -> Result<PathBuf> {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let name = path.file_name().ok_or_else(|| {
-        Error::invalid(format!(
-            "output path {} has no file name",
-            path.display()
-        ))
+        Error::invalid(format!("output path {} has no file name", path.display()))
     })?;
     let tmp_name = format!(
         ".{}.{}-{}.tmp.png",

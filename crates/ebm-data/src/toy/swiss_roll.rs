@@ -103,4 +103,22 @@ mod tests {
             assert!((norm.scale - (sd_x + sd_y)).abs() < 1e-6, "{arclength}");
         }
     }
+
+    /// Without noise, undoing the normalisation gives back `t (cos t, sin t)` with `t` in range.
+    #[test]
+    fn noiseless_points_lie_on_the_spiral() {
+        use rand::SeedableRng;
+        let arclength = 3.0;
+        let norm = normalisation(arclength, 0.0).expect("non-degenerate");
+        let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+        let pts = sample(2000, 0.0, arclength, norm, &mut rng);
+        let (lo, hi) = t_range(arclength);
+        for row in pts.rows() {
+            let x = row[0] as f64 * norm.scale + norm.mean[0];
+            let y = row[1] as f64 * norm.scale + norm.mean[1];
+            let t = x.hypot(y);
+            assert!(t > lo - 1e-3 && t < hi + 1e-3, "{t}");
+            assert!((x - t * t.cos()).abs() < 1e-3 && (y - t * t.sin()).abs() < 1e-3);
+        }
+    }
 }
