@@ -42,7 +42,11 @@ impl Points {
     /// The points as an `[n, dim]` f32 tensor on `device`.
     pub fn to_tensor(&self, device: &Device) -> Result<Tensor> {
         self.check()?;
-        Ok(Tensor::from_slice(&self.data, (self.len(), self.dim), device)?)
+        Ok(Tensor::from_slice(
+            &self.data,
+            (self.len(), self.dim),
+            device,
+        )?)
     }
 
     /// The fields are public, so anything that relies on the layout re-checks it.
@@ -50,7 +54,8 @@ impl Points {
         if self.dim == 0 {
             return Err(Error::param("points.dim", "must be > 0"));
         }
-        if self.data.len() % self.dim != 0 {
+        // checked_rem rather than `is_multiple_of`, which is newer than the workspace's MSRV.
+        if self.data.len().checked_rem(self.dim) != Some(0) {
             return Err(Error::param(
                 "points.data",
                 format!(

@@ -1,1 +1,31 @@
-//! ebm-train
+//! ebm-train: one rank's training run.
+//!
+//! [`load`] reads a [`RunConfig`] (TOML file, `EBM_` environment, `--set`), [`Trainer`] builds
+//! the model, sampler, loss and data from it and runs the loop ([`train_step`] is one step),
+//! writing the run folder ([`RunDir`]): resolved `config.toml`, `metrics.jsonl`, `plots/`,
+//! `samples.npy`, `eval.json` and `checkpoints/` from which `Start::Resume` continues exactly.
+
+pub mod checkpoint;
+mod config;
+pub mod distance;
+mod error;
+mod eval;
+mod load;
+mod metrics;
+mod optim;
+pub mod plots;
+mod run_dir;
+mod state;
+mod step;
+mod trainer;
+
+pub use config::{RunConfig, TrainConfig};
+pub use error::{Error, Result};
+pub use eval::{compare_with_data, draw_samples, EvalConfig, EvalReport};
+pub use load::{load, LoadedConfig};
+pub use metrics::{MetricsLog, Row};
+pub use optim::{AdamW, OptimConfig};
+pub use run_dir::RunDir;
+pub use state::TrainState;
+pub use step::train_step;
+pub use trainer::{Start, TrainSummary, Trainer};

@@ -1,1 +1,25 @@
-//! ebm
+//! The ebm facade: one dependency for the public API.
+//!
+//! ```
+//! use ebm::prelude::*;
+//! let e = ebm::models::analytic::Harmonic::new(1.0).unwrap();
+//! let x = candle_core::Tensor::new(&[[3.0f32, 4.0]], &candle_core::Device::Cpu).unwrap();
+//! assert_eq!(e.energy(&x).unwrap().to_vec1::<f32>().unwrap(), vec![12.5]);
+//! ```
+
+pub use ebm_core as core;
+pub use ebm_data as data;
+pub use ebm_losses as losses;
+pub use ebm_models as models;
+pub use ebm_samplers as samplers;
+pub use ebm_train as train;
+pub use ebm_viz as viz;
+
+/// The traits and types most programs need.
+pub mod prelude {
+    pub use ebm_core::{
+        run_chains, ChainBank, ChainInit, Chains, Energy, Loss, LossOut, Model, PluginSpec, Rng, Sampler, Schedule,
+        ScheduleConfig, StepCtx, StepInfo, TrainCtx,
+    };
+    pub use ebm_train::{load, RunConfig, Start, Trainer};
+}

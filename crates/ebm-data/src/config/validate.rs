@@ -10,7 +10,10 @@ fn non_negative(key: &str, v: f64) -> Result<()> {
     if v.is_finite() && v >= 0.0 {
         Ok(())
     } else {
-        Err(Error::param(key, format!("must be finite and >= 0, got {v}")))
+        Err(Error::param(
+            key,
+            format!("must be finite and >= 0, got {v}"),
+        ))
     }
 }
 
@@ -18,7 +21,10 @@ fn positive(key: &str, v: f64) -> Result<()> {
     if v.is_finite() && v > 0.0 {
         Ok(())
     } else {
-        Err(Error::param(key, format!("must be finite and > 0, got {v}")))
+        Err(Error::param(
+            key,
+            format!("must be finite and > 0, got {v}"),
+        ))
     }
 }
 

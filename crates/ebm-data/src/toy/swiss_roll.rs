@@ -66,7 +66,10 @@ pub(crate) fn sample<R: Rng + ?Sized>(
         .map(|t| {
             let x = t * t.cos() + noise * normal(rng);
             let y = t * t.sin() + noise * normal(rng);
-            [(x - norm.mean[0]) / norm.scale, (y - norm.mean[1]) / norm.scale]
+            [
+                (x - norm.mean[0]) / norm.scale,
+                (y - norm.mean[1]) / norm.scale,
+            ]
         })
         .collect();
     Points::from_pairs(&pts)

@@ -8,8 +8,14 @@ fn plot_bounds_contain_every_default_sample() {
         let [x0, x1, y0, y1] = config.plot_bounds();
         assert!(x0 < x1 && y0 < y1, "{config:?}");
         for [x, y] in pairs(&draw(&config, 2000, 71)) {
-            let inside = (x0 as f64..=x1 as f64).contains(&x) && (y0 as f64..=y1 as f64).contains(&y);
-            assert!(inside, "{} ({x}, {y}) outside {:?}", config.kind(), [x0, x1, y0, y1]);
+            let inside =
+                (x0 as f64..=x1 as f64).contains(&x) && (y0 as f64..=y1 as f64).contains(&y);
+            assert!(
+                inside,
+                "{} ({x}, {y}) outside {:?}",
+                config.kind(),
+                [x0, x1, y0, y1]
+            );
         }
     }
 }

@@ -35,11 +35,17 @@ fn noiseless_blades_follow_the_spiral_curves() {
             .min_by(|a, b| a.1.total_cmp(&b.1))
             .expect("k >= 1");
         // Only f32 rounding of the stored coordinates separates a point from its curve.
-        assert!(dist < 1e-5 / r + 1e-5, "({x}, {y}) off every blade by {dist}");
+        assert!(
+            dist < 1e-5 / r + 1e-5,
+            "({x}, {y}) off every blade by {dist}"
+        );
         per_blade[blade] += 1;
     }
     // Equal shares: 200 per blade, minus any hub points skipped above.
-    assert!(per_blade.iter().all(|&c| (195..=200).contains(&c)), "{per_blade:?}");
+    assert!(
+        per_blade.iter().all(|&c| (195..=200).contains(&c)),
+        "{per_blade:?}"
+    );
 }
 
 #[test]
@@ -47,5 +53,7 @@ fn defaults_stay_within_the_blade_length() {
     let config = DataConfig::with_defaults("pinwheel").expect("kind");
     let pts = pairs(&draw(&config, 2000, 52));
     // radius <= radial_scale (2), plus the Cartesian noise (0.05) in each coordinate.
-    assert!(pts.iter().all(|p| p[0].hypot(p[1]) < 2.0 + 6.0 * 0.05 * 2f64.sqrt()));
+    assert!(pts
+        .iter()
+        .all(|p| p[0].hypot(p[1]) < 2.0 + 6.0 * 0.05 * 2f64.sqrt()));
 }

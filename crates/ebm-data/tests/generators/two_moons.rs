@@ -24,7 +24,8 @@ fn noiseless_points_lie_on_the_two_arcs() {
     for &[x, y] in &pts {
         // Outer: unit circle, upper half. Inner: unit circle around (1, 0.5), lower half.
         let on_outer = (x * x + y * y - 1.0).abs() < 1e-5 && y >= -1e-6;
-        let on_inner = ((x - 1.0).powi(2) + (y - 0.5).powi(2) - 1.0).abs() < 1e-5 && y <= 0.5 + 1e-6;
+        let on_inner =
+            ((x - 1.0).powi(2) + (y - 0.5).powi(2) - 1.0).abs() < 1e-5 && y <= 0.5 + 1e-6;
         assert!(on_outer ^ on_inner, "({x}, {y}) is on neither or both arcs");
         outer += usize::from(on_outer);
         inner += usize::from(on_inner);
@@ -33,7 +34,10 @@ fn noiseless_points_lie_on_the_two_arcs() {
     assert_eq!((outer, inner), (1000, 1001));
     let [x0, x1, y0, y1] = extent(&pts);
     assert_eq!((x0, x1), (-1.0, 2.0), "linspace ends exactly at pi");
-    assert!((y0 + 0.5).abs() < 1e-5 && (y1 - 1.0).abs() < 1e-5, "{y0} {y1}");
+    assert!(
+        (y0 + 0.5).abs() < 1e-5 && (y1 - 1.0).abs() < 1e-5,
+        "{y0} {y1}"
+    );
 }
 
 #[test]
@@ -57,6 +61,9 @@ fn noise_has_the_requested_spread() {
         .collect();
     let (mean, std) = crate::mean_std(&diffs);
     for k in 0..2 {
-        assert!(mean[k].abs() < 0.01 && (std[k] - 0.1).abs() < 0.005, "{mean:?} {std:?}");
+        assert!(
+            mean[k].abs() < 0.01 && (std[k] - 0.1).abs() < 0.005,
+            "{mean:?} {std:?}"
+        );
     }
 }

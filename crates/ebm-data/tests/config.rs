@@ -1,0 +1,138 @@
+//! The `[data]` TOML section: defaults, typos, unknown kinds and parameter validation.
+
+use ebm_data::{DataConfig, Error};
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize)]
+struct Run {
+    data: DataConfig,
+}
+
+fn parse(data_section: &str) -> Result<DataConfig, toml::de::Error> {
+    toml::from_str::<Run>(&format!("[data]\n{data_section}")).map(|r| r.data)
+}
+
+#[test]
+fn kind_alone_gives_reference_defaults() {
+    let config = parse(r#"kind = "two_moons""#).expect("parses");
+    assert_eq!(
+        config,
+        DataConfig::TwoMoons {
+            n_samples: 2000,
+            noise: 0.05
+        }
+    );
+    assert_eq!(config, DataConfig::default());
+    let pinwheel = parse(r#"kind = "pinwheel""#).expect("parses");
+    let want = DataConfig::Pinwheel {
+        n_samples: 2000,
+        n_classes: 5,
+        noise: 0.05,
+        radial_scale: 2.0,
+        angular_scale: 0.1,
+        spiral_scale: 5.0,
+    };
+    assert_eq!(pinwheel, want);
+}
+
+#[test]
+fn every_kind_parses_validates_and_round_trips() {
+    for kind in DataConfig::KINDS {
+        let config = parse(&format!("kind = \"{kind}\"")).expect("parses");
+        assert_eq!(config.kind(), kind);
+        assert_eq!(config, DataConfig::with_defaults(kind).expect("kind"));
+        config.validate().expect("defaults are valid");
+        let text = toml::to_string(&config).expect("serialises");
+        assert_eq!(
+            toml::from_str::<DataConfig>(&text).expect("re-parses"),
+            config
+        );
+    }
+}
+
+#[test]
+fn explicit_values_override_defaults() {
+    let config = parse("kind = \"circles\"\nfactor = 0.3\nnoise = 0\nn_samples = 64").expect("ok");
+    let want = DataConfig::Circles {
+        n_samples: 64,
+        noise: 0.0,
+        factor: 0.3,
+        radius: 1.0,
+    };
+    assert_eq!(config, want, "an integer is accepted for a float key");
+}
+
+#[test]
+fn unknown_key_fails_naming_it() {
+    let err = parse("kind = \"two_moons\"\nnosie = 0.1").expect_err("typo");
+    assert!(err.to_string().contains("nosie"), "{err}");
+}
+
+#[test]
+fn unknown_kind_fails_listing_the_known_ones() {
+    let err = parse(r#"kind = "three_moons""#).expect_err("unknown kind");
+    let msg = err.to_string();
+    assert!(msg.contains("three_moons"), "{msg}");
+    for kind in DataConfig::KINDS {
+        assert!(msg.contains(kind), "{kind} missing from: {msg}");
+    }
+    let err = DataConfig::with_defaults("three_moons").expect_err("unknown kind");
+    assert!(err.to_string().contains("two_spirals"), "{err}");
+}
+
+#[test]
+fn validate_names_the_bad_key() {
+    let config = parse("kind = \"two_moons\"\nnoise = -0.1").expect("parses");
+    let err = config.validate().expect_err("negative noise");
+    assert!(
+        matches!(&err, Error::InvalidParam { key, .. } if key == "data.noise"),
+        "{err}"
+    );
+    assert!(err.to_string().contains("data.noise"));
+
+    let cases = [
+        ("kind = \"two_moons\"\nn_samples = 0", "data.n_samples"),
+        ("kind = \"two_spirals\"\nnoise = nan", "data.noise"),
+        ("kind = \"eight_gaussians\"\nstd = -1", "data.std"),
+        ("kind = \"eight_gaussians\"\nscale = 0", "data.scale"),
+        (
+            "kind = \"gaussian_mixture\"\nn_components = 0",
+            "data.n_components",
+        ),
+        ("kind = \"gaussian_mixture\"\nradius = inf", "data.radius"),
+        ("kind = \"swiss_roll\"\narclength = -3", "data.arclength"),
+        ("kind = \"circles\"\nfactor = 1.0", "data.factor"),
+        ("kind = \"circles\"\nfactor = -0.1", "data.factor"),
+        (
+            "kind = \"checkerboard\"\nrange_limit = 0",
+            "data.range_limit",
+        ),
+        ("kind = \"checkerboard\"\nnoise = -1", "data.noise"),
+        ("kind = \"pinwheel\"\nn_classes = 0", "data.n_classes"),
+        (
+            "kind = \"pinwheel\"\nradial_scale = -2",
+            "data.radial_scale",
+        ),
+        (
+            "kind = \"pinwheel\"\nangular_scale = -0.1",
+            "data.angular_scale",
+        ),
+        (
+            "kind = \"pinwheel\"\nspiral_scale = nan",
+            "data.spiral_scale",
+        ),
+    ];
+    for (text, key) in cases {
+        let config = parse(text).expect("parses");
+        let err = config.validate().expect_err(text);
+        assert!(
+            matches!(&err, Error::InvalidParam { key: k, .. } if k == key),
+            "{text}: {err}"
+        );
+    }
+}
+
+#[test]
+fn negative_count_is_a_parse_error() {
+    assert!(parse("kind = \"two_moons\"\nn_samples = -5").is_err());
+}

@@ -1,0 +1,137 @@
+//! `RunConfig`: everything one training run reads from its TOML file. Every table denies unknown
+//! keys, so a typo is an error naming the key instead of a silently ignored setting.
+
+use crate::{EvalConfig, OptimConfig, Result};
+use ebm_core::{Error as CoreError, PluginSpec};
+use ebm_data::DataConfig;
+use ebm_models::ModelConfig;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunConfig {
+    /// Seeds every random stream of the run (weights, data, batches, sampling, evaluation).
+    #[serde(default)]
+    pub seed: u64,
+    /// The energy network.
+    #[serde(default)]
+    pub model: ModelConfig,
+    /// The training distribution.
+    pub data: DataConfig,
+    /// The sampler that draws negatives (and evaluation samples unless `[eval.sampler]` is set).
+    #[serde(default = "default_sampler")]
+    pub sampler: PluginSpec,
+    #[serde(default = "default_loss")]
+    pub loss: PluginSpec,
+    #[serde(default)]
+    pub optim: OptimConfig,
+    #[serde(default)]
+    pub train: TrainConfig,
+    #[serde(default)]
+    pub eval: EvalConfig,
+}
+
+fn default_sampler() -> PluginSpec {
+    PluginSpec::new("langevin")
+}
+
+fn default_loss() -> PluginSpec {
+    PluginSpec::new("contrastive_divergence")
+}
+
+/// `[train]`: the loop's length and cadence.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainConfig {
+    /// Optimizer steps.
+    #[serde(default = "d_steps")]
+    pub steps: u64,
+    #[serde(default = "d_batch")]
+    pub batch_size: usize,
+    /// Write a metrics row every N steps.
+    #[serde(default = "d_log")]
+    pub log_every: u64,
+    /// Draw the energy landscape every N steps (0: only at the end).
+    #[serde(default = "d_plot")]
+    pub plot_every: u64,
+    /// Write a checkpoint every N steps (and always at the end).
+    #[serde(default = "d_ckpt")]
+    pub checkpoint_every: u64,
+    /// Checkpoints kept on disk (the newest ones).
+    #[serde(default = "d_keep")]
+    pub keep_checkpoints: usize,
+}
+
+fn d_steps() -> u64 {
+    2000
+}
+fn d_batch() -> usize {
+    256
+}
+fn d_log() -> u64 {
+    50
+}
+fn d_plot() -> u64 {
+    500
+}
+fn d_ckpt() -> u64 {
+    500
+}
+fn d_keep() -> usize {
+    3
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            steps: d_steps(),
+            batch_size: d_batch(),
+            log_every: d_log(),
+            plot_every: d_plot(),
+            checkpoint_every: d_ckpt(),
+            keep_checkpoints: d_keep(),
+        }
+    }
+}
+
+impl TrainConfig {
+    fn validate(&self) -> Result<()> {
+        let positive = [
+            ("train.steps", self.steps),
+            ("train.batch_size", self.batch_size as u64),
+            ("train.log_every", self.log_every),
+            ("train.checkpoint_every", self.checkpoint_every),
+            ("train.keep_checkpoints", self.keep_checkpoints as u64),
+        ];
+        for (key, v) in positive {
+            if v == 0 {
+                return Err(CoreError::config(key, "must be > 0").into());
+            }
+        }
+        Ok(())
+    }
+}
+
+impl RunConfig {
+    /// Checks every value that does not belong to a plugin (plugins check theirs when built).
+    pub fn validate(&self) -> Result<()> {
+        self.data.validate()?;
+        self.model.validate()?;
+        self.optim.validate()?;
+        self.train.validate()?;
+        self.eval.validate()?;
+        if self.train.batch_size > self.data.n_samples() {
+            return Err(CoreError::config(
+                "train.batch_size",
+                format!("{} is larger than data.n_samples = {}", self.train.batch_size, self.data.n_samples()),
+            )
+            .into());
+        }
+        Ok(())
+    }
+
+    /// The resolved config as TOML (what `config.toml` in the run folder holds).
+    pub fn to_toml(&self) -> Result<String> {
+        toml::to_string_pretty(self).map_err(|e| crate::Error::Config(format!("cannot write the resolved config: {e}")))
+    }
+}

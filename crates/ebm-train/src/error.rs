@@ -1,0 +1,68 @@
+//! The error type of ebm-train. `is_config` separates "what the user wrote is wrong" (the
+//! launcher exits with 2) from failures while running.
+
+use std::path::PathBuf;
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Core(#[from] ebm_core::Error),
+
+    /// The config could not be read or parsed (figment's message names the key and the source).
+    #[error("{0}")]
+    Config(String),
+
+    #[error(transparent)]
+    Tensor(#[from] candle_core::Error),
+
+    #[error("plot: {0}")]
+    Viz(#[from] ebm_viz::Error),
+
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("checkpoint {path}: {message}")]
+    Checkpoint { path: PathBuf, message: String },
+
+    /// Energies or gradients became NaN/inf. Nothing after the last good checkpoint is written.
+    #[error("training diverged at step {step}: {what}. {advice}")]
+    Diverged {
+        step: u64,
+        what: String,
+        advice: String,
+    },
+
+    /// The run folder is not usable (exists already, or has nothing to resume).
+    #[error("run folder {path}: {message}")]
+    RunDir { path: PathBuf, message: String },
+}
+
+impl Error {
+    pub fn is_config(&self) -> bool {
+        match self {
+            Error::Config(_) => true,
+            Error::Core(e) => e.is_config(),
+            _ => false,
+        }
+    }
+
+    pub fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Error {
+        let path = path.into();
+        move |source| Error::Io { path, source }
+    }
+}
+
+impl From<ebm_data::Error> for Error {
+    fn from(e: ebm_data::Error) -> Self {
+        match e {
+            ebm_data::Error::InvalidParam { key, reason } => Error::Core(ebm_core::Error::config(key, reason)),
+            other => Error::Core(ebm_core::Error::Msg(format!("data: {other}"))),
+        }
+    }
+}
