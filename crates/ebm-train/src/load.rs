@@ -4,8 +4,8 @@
 //! Environment keys use `__` for nesting: `EBM_TRAIN__STEPS=100` sets `train.steps`.
 
 use crate::{Error, Result, RunConfig};
-use figment::providers::{Env, Format, Serialized, Toml};
-use figment::value::{Dict, Map};
+use figment::providers::{Env, Format, Toml};
+use figment::value::{Dict, Map, Value};
 use figment::{Figment, Metadata, Profile, Provider, Source};
 use std::path::Path;
 
@@ -94,10 +94,14 @@ pub fn load(file: &Path, sets: &[String]) -> Result<LoadedConfig> {
     let mut cli = Dict::new();
     for pair in sets {
         let (key, value) = parse_set(pair)?;
-        let layer = Figment::from(Serialized::default(&key, value));
-        let dict = layer.data().map_err(|e| Error::Config(e.to_string()))?;
-        if let Some(d) = dict.get(&Profile::Default) {
-            cli = merge_dicts(cli, d.clone());
+        // Built directly (not through another Figment) so the values carry no foreign tags and
+        // `find_metadata` names "--set on the command line" as their origin.
+        let value = Value::serialize(value).map_err(|e| Error::Config(format!("--set `{pair}`: {e}")))?;
+        let nested = key.rsplit('.').fold(value, |inner, part| {
+            Value::from(Dict::from([(part.to_string(), inner)]))
+        });
+        if let Value::Dict(_, d) = nested {
+            cli = merge_dicts(cli, d);
         }
     }
     figment = figment.merge(CommandLine(cli));
@@ -110,9 +114,7 @@ pub fn load(file: &Path, sets: &[String]) -> Result<LoadedConfig> {
 fn merge_dicts(mut base: Dict, over: Dict) -> Dict {
     for (k, v) in over {
         let merged = match (base.remove(&k), v) {
-            (Some(figment::value::Value::Dict(t, a)), figment::value::Value::Dict(_, b)) => {
-                figment::value::Value::Dict(t, merge_dicts(a, b))
-            }
+            (Some(Value::Dict(t, a)), Value::Dict(_, b)) => Value::Dict(t, merge_dicts(a, b)),
             (_, v) => v,
         };
         base.insert(k, merged);

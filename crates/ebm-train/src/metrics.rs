@@ -52,13 +52,18 @@ impl MetricsLog {
         Ok(MetricsLog { path: path.to_path_buf(), rows: Vec::new() })
     }
 
-    /// The existing log with every row after `step` removed.
+    /// The existing log with every row after `step` removed. Kept lines are copied byte for byte
+    /// (re-serialising parsed floats would not reproduce every digit).
     pub fn resume(path: &Path, step: u64) -> Result<Self> {
         let text = if path.exists() { std::fs::read_to_string(path).map_err(Error::io(path))? } else { String::new() };
-        let rows: Vec<Row> = text.lines().filter_map(Row::from_json).filter(|r| r.step <= step).collect();
-        let body: String = rows.iter().map(|r| r.to_json() + "\n").collect();
+        let kept: Vec<(&str, Row)> = text
+            .lines()
+            .filter_map(|line| Row::from_json(line).map(|row| (line, row)))
+            .filter(|(_, row)| row.step <= step)
+            .collect();
+        let body: String = kept.iter().map(|(line, _)| format!("{line}\n")).collect();
         std::fs::write(path, body).map_err(Error::io(path))?;
-        Ok(MetricsLog { path: path.to_path_buf(), rows })
+        Ok(MetricsLog { path: path.to_path_buf(), rows: kept.into_iter().map(|(_, row)| row).collect() })
     }
 
     pub fn append(&mut self, row: Row) -> Result<()> {
