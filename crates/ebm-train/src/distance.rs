@@ -61,7 +61,10 @@ mod tests {
         let b = ebm_core::rng::normal_vec(&mut r, 1000);
         let c: Vec<f32> = b.iter().map(|v| v + 1.0).collect();
         assert!(mmd2_rbf(&a, &b, 2, 0.5).abs() < 0.01);
-        assert!(mmd2_rbf(&a, &c, 2, 0.5) > 0.1);
+        // Closed form for N(0, I) vs N(μ, I), d = 2, σ = 0.5: 2·s·(1 − exp(−‖μ‖²/(2(σ²+2)))) with
+        // s = σ²/(σ²+2) = 1/9 and ‖μ‖² = 2, i.e. 0.0799.
+        let exact = 2.0 / 9.0 * (1.0 - (-2.0f64 / 4.5).exp());
+        assert!((mmd2_rbf(&a, &c, 2, 0.5) - exact).abs() < 0.015, "{}", mmd2_rbf(&a, &c, 2, 0.5));
         assert!(energy_distance(&a, &c, 2) > 10.0 * energy_distance(&a, &b, 2).abs());
     }
 }
