@@ -65,17 +65,29 @@ fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     // A second init (tests call run_with repeatedly) is harmless: keep the first subscriber.
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
 }
 
 fn execute(cli: &Cli) -> Result<(), Error> {
     let (config_path, dir, start) = match (&cli.resume, &cli.config) {
-        (Some(dir), config) => (config.clone().unwrap_or_else(|| dir.join("config.toml")), dir.clone(), Start::Resume),
+        (Some(dir), config) => (
+            config.clone().unwrap_or_else(|| dir.join("config.toml")),
+            dir.clone(),
+            Start::Resume,
+        ),
         (None, Some(config)) => {
             let dir = cli.out.clone().unwrap_or_else(|| default_out(config));
             (config.clone(), dir, Start::Fresh)
         }
-        (None, None) => return Err(Error::Config("no config given: ebm-launch CONFIG, or ebm-launch --resume DIR".into())),
+        (None, None) => {
+            return Err(Error::Config(
+                "no config given: ebm-launch CONFIG, or ebm-launch --resume DIR".into(),
+            ))
+        }
     };
     let loaded = ebm_train::load(&config_path, &cli.sets)?;
     let mut trainer = Trainer::new(&loaded, &dir, start)?;
@@ -83,7 +95,10 @@ fn execute(cli: &Cli) -> Result<(), Error> {
     let summary = trainer.run()?;
     let e = &summary.eval;
     println!("run folder: {}", dir.display());
-    println!("  steps {}  train time {:.1} s", summary.steps, summary.train_seconds);
+    println!(
+        "  steps {}  train time {:.1} s",
+        summary.steps, summary.train_seconds
+    );
     println!(
         "  MMD² to fresh data {:.5} (bandwidth {}; fresh-vs-fresh floor {:.5}, init noise {:.5}), energy distance {:.4}",
         e.mmd2, e.mmd_bandwidth, e.mmd2_floor, e.mmd2_init, e.energy_distance
@@ -97,7 +112,13 @@ fn default_out(config: &Path) -> PathBuf {
     let stem = config.file_stem().and_then(|s| s.to_str()).unwrap_or("run");
     let base = PathBuf::from("runs").join(stem);
     (1..)
-        .map(|i| if i == 1 { base.clone() } else { PathBuf::from(format!("{}-{i}", base.display())) })
+        .map(|i| {
+            if i == 1 {
+                base.clone()
+            } else {
+                PathBuf::from(format!("{}-{i}", base.display()))
+            }
+        })
         .find(|p| !p.exists())
         .unwrap_or(base)
 }

@@ -41,12 +41,20 @@ impl Default for ChainInit {
 impl ChainInit {
     pub fn validate(&self, key: &str) -> Result<()> {
         match self {
-            ChainInit::Normal { mean, std } if !(mean.is_finite() && *std > 0.0) => Err(
-                Error::config(key, format!("normal needs finite mean and std > 0, got mean {mean}, std {std}")),
-            ),
-            ChainInit::Uniform { low, high } if !(low.is_finite() && high.is_finite() && low < high) => Err(
-                Error::config(key, format!("uniform needs finite low < high, got [{low}, {high}]")),
-            ),
+            ChainInit::Normal { mean, std } if !(mean.is_finite() && *std > 0.0) => {
+                Err(Error::config(
+                    key,
+                    format!("normal needs finite mean and std > 0, got mean {mean}, std {std}"),
+                ))
+            }
+            ChainInit::Uniform { low, high }
+                if !(low.is_finite() && high.is_finite() && low < high) =>
+            {
+                Err(Error::config(
+                    key,
+                    format!("uniform needs finite low < high, got [{low}, {high}]"),
+                ))
+            }
             _ => Ok(()),
         }
     }
@@ -65,7 +73,13 @@ impl ChainInit {
     }
 
     /// A `[n, chain_shape...]` tensor of fresh chains.
-    pub fn draw(&self, rng: &mut Rng, n: usize, chain_shape: &[usize], device: &Device) -> Result<Tensor> {
+    pub fn draw(
+        &self,
+        rng: &mut Rng,
+        n: usize,
+        chain_shape: &[usize],
+        device: &Device,
+    ) -> Result<Tensor> {
         let mut shape = vec![n];
         shape.extend_from_slice(chain_shape);
         let len = shape.iter().product();
@@ -116,7 +130,13 @@ impl ChainBank {
 
     /// Takes `n` distinct chains; each is replaced by a fresh one from the init distribution with
     /// probability `reinit_prob`.
-    pub fn draw(&self, n: usize, reinit_prob: f64, rng: &mut Rng, device: &Device) -> Result<Drawn> {
+    pub fn draw(
+        &self,
+        n: usize,
+        reinit_prob: f64,
+        rng: &mut Rng,
+        device: &Device,
+    ) -> Result<Drawn> {
         if n > self.capacity {
             return Err(Error::Msg(format!(
                 "cannot draw {n} chains from a bank of {}: make the bank at least the batch size",
@@ -189,7 +209,11 @@ mod tests {
     fn draw_and_write_back_touch_only_the_drawn_slots() {
         let mut rng = rng::stream(1, "bank", 0);
         let mut bank = ChainBank::new(50, &[2], ChainInit::default(), &mut rng);
-        let before = bank.to_tensor(&Device::Cpu).unwrap().to_vec2::<f32>().unwrap();
+        let before = bank
+            .to_tensor(&Device::Cpu)
+            .unwrap()
+            .to_vec2::<f32>()
+            .unwrap();
         let d = bank.draw(10, 0.0, &mut rng, &Device::Cpu).unwrap();
         let mut sorted = d.slots.clone();
         sorted.sort();
@@ -200,17 +224,24 @@ mod tests {
             assert_eq!(drawn[i], before[s]);
         }
         bank.write_back(&d.slots, &(d.x + 100.0).unwrap()).unwrap();
-        let after = bank.to_tensor(&Device::Cpu).unwrap().to_vec2::<f32>().unwrap();
-        for s in 0..50 {
+        let after = bank
+            .to_tensor(&Device::Cpu)
+            .unwrap()
+            .to_vec2::<f32>()
+            .unwrap();
+        for (s, chain) in after.iter().enumerate() {
             let moved = d.slots.contains(&s);
-            assert_eq!(after[s][0] > 50.0, moved, "slot {s}");
+            assert_eq!(chain[0] > 50.0, moved, "slot {s}");
         }
     }
 
     #[test]
     fn reinit_probability_is_respected() {
         let mut rng = rng::stream(2, "bank", 0);
-        let init = ChainInit::Uniform { low: 10.0, high: 11.0 };
+        let init = ChainInit::Uniform {
+            low: 10.0,
+            high: 11.0,
+        };
         let mut bank = ChainBank::new(4000, &[1], init, &mut rng);
         bank.restore(&Tensor::zeros((4000, 1), candle_core::DType::F32, &Device::Cpu).unwrap())
             .unwrap();
@@ -228,6 +259,11 @@ mod tests {
         assert!(bank.draw(6, 0.0, &mut rng, &Device::Cpu).is_err());
         let wrong = Tensor::zeros((4, 2), candle_core::DType::F32, &Device::Cpu).unwrap();
         assert!(bank.restore(&wrong).is_err());
-        assert!(ChainInit::Uniform { low: 1.0, high: 1.0 }.validate("k").is_err());
+        assert!(ChainInit::Uniform {
+            low: 1.0,
+            high: 1.0
+        }
+        .validate("k")
+        .is_err());
     }
 }

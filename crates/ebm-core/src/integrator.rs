@@ -13,6 +13,12 @@ pub trait Integrator: Send + Sync {
 
     /// Advances `x` from `t` to `t + dt`. `noise`, if given, is the diffusion increment g·ΔW for
     /// this step (drawn by the caller from the seeded stream).
-    fn step(&self, drift: &Drift, x: &Tensor, t: f64, dt: f64, noise: Option<&Tensor>)
-        -> Result<Tensor>;
+    fn step(
+        &self,
+        drift: &Drift,
+        x: &Tensor,
+        t: f64,
+        dt: f64,
+        noise: Option<&Tensor>,
+    ) -> Result<Tensor>;
 }

@@ -32,12 +32,8 @@ pub trait Loss: Send {
         Ok(())
     }
 
-    fn forward(
-        &mut self,
-        model: &dyn Model,
-        batch: &Tensor,
-        ctx: &mut TrainCtx,
-    ) -> Result<LossOut>;
+    fn forward(&mut self, model: &dyn Model, batch: &Tensor, ctx: &mut TrainCtx)
+        -> Result<LossOut>;
 
     /// The persistent chains this loss keeps, if any (saved in checkpoints).
     fn chain_bank(&self) -> Option<&ChainBank> {

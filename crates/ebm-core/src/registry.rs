@@ -54,7 +54,10 @@ impl PluginArgs<'_> {
                     key = format!("{key}.{part}");
                 }
             }
-            Error::config(key, format!("{message} (in {} `{}`)", self.section, self.spec.kind))
+            Error::config(
+                key,
+                format!("{message} (in {} `{}`)", self.section, self.spec.kind),
+            )
         })
     }
 }
@@ -92,14 +95,20 @@ macro_rules! register_loss {
 
 /// Names of every linked sampler, sorted.
 pub fn sampler_names() -> Vec<&'static str> {
-    let mut v: Vec<_> = inventory::iter::<SamplerPlugin>.into_iter().map(|p| p.name).collect();
+    let mut v: Vec<_> = inventory::iter::<SamplerPlugin>
+        .into_iter()
+        .map(|p| p.name)
+        .collect();
     v.sort_unstable();
     v
 }
 
 /// Names of every linked loss, sorted.
 pub fn loss_names() -> Vec<&'static str> {
-    let mut v: Vec<_> = inventory::iter::<LossPlugin>.into_iter().map(|p| p.name).collect();
+    let mut v: Vec<_> = inventory::iter::<LossPlugin>
+        .into_iter()
+        .map(|p| p.name)
+        .collect();
     v.sort_unstable();
     v
 }
@@ -162,7 +171,10 @@ mod tests {
     #[test]
     fn errors_name_the_full_key() {
         let e = args_err("kind = \"x\"\nstep_sise = 1.0");
-        assert!(e.contains("`sampler.step_sise`") && e.contains("step_size"), "{e}");
+        assert!(
+            e.contains("`sampler.step_sise`") && e.contains("step_size"),
+            "{e}"
+        );
         let e = args_err("kind = \"x\"\nstep_size = \"big\"");
         assert!(e.contains("`sampler.step_size`"), "{e}");
         let e = args_err("kind = \"x\"\nstep_size = 1.0\ninner = { b = 1 }");

@@ -31,9 +31,17 @@ pub enum Shape {
         value: f64,
     },
     /// Straight line from `start` to `end` over `steps`, then `end`.
-    Linear { start: f64, end: f64, steps: u64 },
+    Linear {
+        start: f64,
+        end: f64,
+        steps: u64,
+    },
     /// Half cosine from `start` to `end` over `steps`, then `end`.
-    Cosine { start: f64, end: f64, steps: u64 },
+    Cosine {
+        start: f64,
+        end: f64,
+        steps: u64,
+    },
     /// `start · rate^step`, never below `min`.
     Exponential {
         start: f64,
@@ -107,9 +115,7 @@ impl Schedule for ScheduleConfig {
             Shape::Cosine { start, end, steps } => {
                 end + (start - end) * 0.5 * (1.0 + (PI * frac(*steps)).cos())
             }
-            Shape::Exponential { start, rate, min } => {
-                (start * rate.powf(step as f64)).max(*min)
-            }
+            Shape::Exponential { start, rate, min } => (start * rate.powf(step as f64)).max(*min),
             Shape::Warmup { steps, start, then } => {
                 if step >= *steps {
                     then.value(step)
@@ -203,11 +209,14 @@ mod tests {
         let cos = parse("s = { kind = \"cosine\", start = 1.0, end = 0.0, steps = 10 }").unwrap();
         assert!((cos.value(5) - 0.5).abs() < 1e-12 && cos.value(10).abs() < 1e-12);
         assert!(cos.value(2) > lin.value(2));
-        let exp = parse("s = { kind = \"exponential\", start = 1.0, rate = 0.5, min = 0.2 }")
-            .unwrap();
+        let exp =
+            parse("s = { kind = \"exponential\", start = 1.0, rate = 0.5, min = 0.2 }").unwrap();
         assert_eq!((exp.value(1), exp.value(10)), (0.5, 0.2));
         let warm = parse("s = { kind = \"warmup\", steps = 4, then = 2.0 }").unwrap();
-        assert_eq!((warm.value(0), warm.value(2), warm.value(4)), (0.0, 1.0, 2.0));
+        assert_eq!(
+            (warm.value(0), warm.value(2), warm.value(4)),
+            (0.0, 1.0, 2.0)
+        );
     }
 
     #[test]
@@ -227,7 +236,11 @@ mod tests {
         let s = parse("s = { kind = \"linear\", start = 1.0, end = -0.1, steps = 3 }").unwrap();
         let e = s.validate_positive("sampler.step_size").unwrap_err();
         assert!(e.to_string().contains("sampler.step_size"));
-        assert!(ScheduleConfig::Constant(0.0).validate_positive("k").is_err());
-        assert!(ScheduleConfig::Constant(0.0).validate_non_negative("k").is_ok());
+        assert!(ScheduleConfig::Constant(0.0)
+            .validate_positive("k")
+            .is_err());
+        assert!(ScheduleConfig::Constant(0.0)
+            .validate_non_negative("k")
+            .is_ok());
     }
 }

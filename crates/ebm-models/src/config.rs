@@ -25,9 +25,19 @@ impl ModelConfig {
     }
 
     /// Builds the network for inputs of shape `input_shape` with seeded initial weights.
-    pub fn build(&self, input_shape: &[usize], rng: &mut Rng, device: &Device) -> Result<Box<dyn Model>> {
+    pub fn build(
+        &self,
+        input_shape: &[usize],
+        rng: &mut Rng,
+        device: &Device,
+    ) -> Result<Box<dyn Model>> {
         match self {
-            ModelConfig::Mlp(c) => Ok(Box::new(Mlp::new(c, input_shape.iter().product(), rng, device)?)),
+            ModelConfig::Mlp(c) => Ok(Box::new(Mlp::new(
+                c,
+                input_shape.iter().product(),
+                rng,
+                device,
+            )?)),
         }
     }
 }

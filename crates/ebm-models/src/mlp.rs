@@ -46,10 +46,16 @@ impl Default for MlpConfig {
 impl MlpConfig {
     pub fn validate(&self) -> Result<()> {
         if self.hidden.contains(&0) {
-            return Err(ebm_core::Error::config("model.hidden", "layer widths must be > 0"));
+            return Err(ebm_core::Error::config(
+                "model.hidden",
+                "layer widths must be > 0",
+            ));
         }
         if !self.swish_beta.is_finite() {
-            return Err(ebm_core::Error::config("model.swish_beta", "must be finite"));
+            return Err(ebm_core::Error::config(
+                "model.swish_beta",
+                "must be finite",
+            ));
         }
         Ok(())
     }
@@ -76,7 +82,12 @@ pub struct Mlp {
 
 impl Mlp {
     /// A new MLP with seeded PyTorch-default initial weights.
-    pub fn new(config: &MlpConfig, input_dim: usize, rng: &mut Rng, device: &Device) -> Result<Self> {
+    pub fn new(
+        config: &MlpConfig,
+        input_dim: usize,
+        rng: &mut Rng,
+        device: &Device,
+    ) -> Result<Self> {
         config.validate()?;
         let mut widths = vec![input_dim];
         widths.extend(&config.hidden);
@@ -84,14 +95,25 @@ impl Mlp {
         let (mut layers, mut params) = (Vec::new(), Vec::new());
         for (i, pair) in widths.windows(2).enumerate() {
             let (fan_in, fan_out) = (pair[0], pair[1]);
-            let w = Var::from_tensor(&init::linear_uniform(rng, &[fan_out, fan_in], fan_in, device)?)?;
+            let w = Var::from_tensor(&init::linear_uniform(
+                rng,
+                &[fan_out, fan_in],
+                fan_in,
+                device,
+            )?)?;
             let b = Var::from_tensor(&init::linear_uniform(rng, &[fan_out], fan_in, device)?)?;
             layers.push(Dense {
                 w: w.as_tensor().clone(),
                 b: b.as_tensor().clone(),
             });
-            params.push(Param { name: format!("layers.{i}.weight"), var: w });
-            params.push(Param { name: format!("layers.{i}.bias"), var: b });
+            params.push(Param {
+                name: format!("layers.{i}.weight"),
+                var: w,
+            });
+            params.push(Param {
+                name: format!("layers.{i}.bias"),
+                var: b,
+            });
         }
         Ok(Mlp {
             layers,
@@ -107,9 +129,18 @@ impl Mlp {
         let layers = self
             .layers
             .iter()
-            .map(|l| Ok(Dense { w: l.w.detach().to_dtype(dtype)?, b: l.b.detach().to_dtype(dtype)? }))
+            .map(|l| {
+                Ok(Dense {
+                    w: l.w.detach().to_dtype(dtype)?,
+                    b: l.b.detach().to_dtype(dtype)?,
+                })
+            })
             .collect::<Result<Vec<_>>>()?;
-        Ok(Mlp { layers, params: Vec::new(), ..self.clone() })
+        Ok(Mlp {
+            layers,
+            params: Vec::new(),
+            ..self.clone()
+        })
     }
 
     /// Pre-activations of the hidden layers and the output `[B, 1]`.
@@ -162,9 +193,16 @@ impl Model for Mlp {
         let layers = self
             .layers
             .iter()
-            .map(|l| Dense { w: l.w.detach(), b: l.b.detach() })
+            .map(|l| Dense {
+                w: l.w.detach(),
+                b: l.b.detach(),
+            })
             .collect();
-        Box::new(Mlp { layers, params: Vec::new(), ..self.clone() })
+        Box::new(Mlp {
+            layers,
+            params: Vec::new(),
+            ..self.clone()
+        })
     }
 
     fn input_shape(&self) -> Vec<usize> {

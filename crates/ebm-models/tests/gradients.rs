@@ -15,7 +15,16 @@ fn points(seed: u64, n: usize, d: usize) -> Tensor {
 }
 
 fn max_abs_diff(a: &Tensor, b: &Tensor) -> f64 {
-    (a - b).unwrap().abs().unwrap().flatten_all().unwrap().max(0).unwrap().to_scalar::<f64>().unwrap()
+    (a - b)
+        .unwrap()
+        .abs()
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .max(0)
+        .unwrap()
+        .to_scalar::<f64>()
+        .unwrap()
 }
 
 fn assert_matches_autograd(name: &str, e: &dyn Energy, x: &Tensor) {
@@ -23,17 +32,35 @@ fn assert_matches_autograd(name: &str, e: &dyn Energy, x: &Tensor) {
     let (e2, g2) = autograd_energy_and_grad(e, x).unwrap();
     assert_eq!(g1.dims(), x.dims(), "{name}: gradient shape");
     assert!(max_abs_diff(&e1, &e2) < 1e-10, "{name}: energy differs");
-    let scale = 1.0 + g2.abs().unwrap().flatten_all().unwrap().max(0).unwrap().to_scalar::<f64>().unwrap();
+    let scale = 1.0
+        + g2.abs()
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .max(0)
+            .unwrap()
+            .to_scalar::<f64>()
+            .unwrap();
     let d = max_abs_diff(&g1, &g2);
-    assert!(d < 1e-9 * scale, "{name}: closed-form grad differs from autograd by {d}");
-    assert!(max_abs_diff(&e.grad(x).unwrap(), &g1) == 0.0, "{name}: grad != energy_and_grad");
+    assert!(
+        d < 1e-9 * scale,
+        "{name}: closed-form grad differs from autograd by {d}"
+    );
+    assert!(
+        max_abs_diff(&e.grad(x).unwrap(), &g1) == 0.0,
+        "{name}: grad != energy_and_grad"
+    );
 }
 
 #[test]
 fn analytic_gradients_equal_autograd() {
     let x2 = points(1, 64, 2);
     let x3 = points(2, 64, 3);
-    let gauss = Gaussian::new(vec![0.5, -1.0, 2.0], vec![2.0, 0.6, 0.1, 0.6, 1.0, -0.3, 0.1, -0.3, 0.5]).unwrap();
+    let gauss = Gaussian::new(
+        vec![0.5, -1.0, 2.0],
+        vec![2.0, 0.6, 0.1, 0.6, 1.0, -0.3, 0.1, -0.3, 0.5],
+    )
+    .unwrap();
     assert_matches_autograd("gaussian", &gauss, &x3);
     assert_matches_autograd("double_well", &DoubleWell::new(2.5).unwrap(), &x3);
     assert_matches_autograd("harmonic", &Harmonic::new(3.0).unwrap(), &x3);
@@ -51,32 +78,59 @@ fn analytic_gradients_equal_autograd() {
 #[test]
 fn analytic_energies_have_their_known_values() {
     let x = Tensor::new(&[[1.0f64, 1.0], [0.0, 0.0]], &Device::Cpu).unwrap();
-    let dw = DoubleWell::new(1.0).unwrap().energy(&x).unwrap().to_vec1::<f64>().unwrap();
+    let dw = DoubleWell::new(1.0)
+        .unwrap()
+        .energy(&x)
+        .unwrap()
+        .to_vec1::<f64>()
+        .unwrap();
     assert_eq!(dw, vec![0.0, 2.0]);
-    let rb = Rosenbrock::new(1.0, 100.0).unwrap().energy(&x).unwrap().to_vec1::<f64>().unwrap();
+    let rb = Rosenbrock::new(1.0, 100.0)
+        .unwrap()
+        .energy(&x)
+        .unwrap()
+        .to_vec1::<f64>()
+        .unwrap();
     assert_eq!(rb, vec![0.0, 1.0]);
     // Σ = diag(4, 1): E(2, 1) = ½(4/4 + 1) = 1.
     let g = Gaussian::new(vec![0.0, 0.0], vec![4.0, 0.0, 0.0, 1.0]).unwrap();
-    let e = g.energy(&Tensor::new(&[[2.0f64, 1.0]], &Device::Cpu).unwrap()).unwrap();
+    let e = g
+        .energy(&Tensor::new(&[[2.0f64, 1.0]], &Device::Cpu).unwrap())
+        .unwrap();
     assert!((e.to_vec1::<f64>().unwrap()[0] - 1.0).abs() < 1e-12);
     // A one-component mixture is a Gaussian plus its log-normaliser.
     let gmm = GaussianMixture::new(vec![vec![0.0, 0.0]], vec![1.0], vec![1.0]).unwrap();
-    let e = gmm.energy(&Tensor::new(&[[0.0f64, 0.0]], &Device::Cpu).unwrap()).unwrap();
+    let e = gmm
+        .energy(&Tensor::new(&[[0.0f64, 0.0]], &Device::Cpu).unwrap())
+        .unwrap();
     assert!((e.to_vec1::<f64>().unwrap()[0] - (2.0 * std::f64::consts::PI).ln()).abs() < 1e-12);
 }
 
 #[test]
 fn invalid_parameters_are_errors() {
-    assert!(Gaussian::new(vec![0.0, 0.0], vec![1.0, 2.0, 2.0, 1.0]).is_err(), "not PD");
-    assert!(Gaussian::new(vec![0.0, 0.0], vec![1.0, 0.5, 0.0, 1.0]).is_err(), "not symmetric");
-    assert!(Gaussian::new(vec![0.0], vec![1.0, 0.0]).is_err(), "wrong size");
+    assert!(
+        Gaussian::new(vec![0.0, 0.0], vec![1.0, 2.0, 2.0, 1.0]).is_err(),
+        "not PD"
+    );
+    assert!(
+        Gaussian::new(vec![0.0, 0.0], vec![1.0, 0.5, 0.0, 1.0]).is_err(),
+        "not symmetric"
+    );
+    assert!(
+        Gaussian::new(vec![0.0], vec![1.0, 0.0]).is_err(),
+        "wrong size"
+    );
     assert!(Harmonic::new(-1.0).is_err());
     assert!(DoubleWell::new(0.0).is_err());
     assert!(GaussianMixture::new(vec![vec![0.0]], vec![1.0, 2.0], vec![1.0]).is_err());
 }
 
 fn mlp(activation: Activation) -> Mlp {
-    let config = MlpConfig { hidden: vec![16, 8], activation, swish_beta: 1.7 };
+    let config = MlpConfig {
+        hidden: vec![16, 8],
+        activation,
+        swish_beta: 1.7,
+    };
     let mut r = rng::stream(5, "init", 0);
     Mlp::new(&config, 3, &mut r, &Device::Cpu).unwrap()
 }
@@ -84,7 +138,13 @@ fn mlp(activation: Activation) -> Mlp {
 #[test]
 fn mlp_gradient_equals_finite_differences_for_every_activation() {
     let x = points(3, 8, 3);
-    for act in [Activation::Silu, Activation::Elu, Activation::Swish, Activation::Tanh, Activation::Softplus] {
+    for act in [
+        Activation::Silu,
+        Activation::Elu,
+        Activation::Swish,
+        Activation::Tanh,
+        Activation::Softplus,
+    ] {
         let model = mlp(act).to_dtype(DType::F64).unwrap();
         let g = model.grad(&x).unwrap().to_vec2::<f64>().unwrap();
         let base = x.to_vec2::<f64>().unwrap();
@@ -98,7 +158,11 @@ fn mlp_gradient_equals_finite_differences_for_every_activation() {
                     model.energy(&t).unwrap().to_vec1::<f64>().unwrap()[i]
                 };
                 let fd = (shifted(h) - shifted(-h)) / (2.0 * h);
-                assert!((fd - g[i][j]).abs() < 1e-6 * (1.0 + fd.abs()), "{act:?} [{i},{j}]: fd {fd} vs grad {}", g[i][j]);
+                assert!(
+                    (fd - g[i][j]).abs() < 1e-6 * (1.0 + fd.abs()),
+                    "{act:?} [{i},{j}]: fd {fd} vs grad {}",
+                    g[i][j]
+                );
             }
         }
         assert_matches_autograd(&format!("mlp {act:?}"), &model, &x);
@@ -110,7 +174,10 @@ fn mlp_is_seeded_and_detached_view_shares_weights() {
     let a = mlp(Activation::Silu);
     let b = mlp(Activation::Silu);
     let x = points(4, 5, 3).to_dtype(DType::F32).unwrap();
-    assert_eq!(a.energy(&x).unwrap().to_vec1::<f32>().unwrap(), b.energy(&x).unwrap().to_vec1::<f32>().unwrap());
+    assert_eq!(
+        a.energy(&x).unwrap().to_vec1::<f32>().unwrap(),
+        b.energy(&x).unwrap().to_vec1::<f32>().unwrap()
+    );
     let view = a.detached();
     let before = view.energy(&x).unwrap().to_vec1::<f32>().unwrap();
     // Moving the trainable weights moves the view too (shared storage) ...
@@ -119,10 +186,23 @@ fn mlp_is_seeded_and_detached_view_shares_weights() {
     let after = view.energy(&x).unwrap().to_vec1::<f32>().unwrap();
     assert_ne!(before, after);
     // ... but the view's output is not connected to any parameter.
-    let grads = view.energy(&x).unwrap().sum_all().unwrap().backward().unwrap();
+    let grads = view
+        .energy(&x)
+        .unwrap()
+        .sum_all()
+        .unwrap()
+        .backward()
+        .unwrap();
     for p in a.params() {
-        assert!(grads.get(p.var.as_tensor()).is_none(), "{} got a gradient through the view", p.name);
+        assert!(
+            grads.get(p.var.as_tensor()).is_none(),
+            "{} got a gradient through the view",
+            p.name
+        );
     }
     let grads = a.energy(&x).unwrap().sum_all().unwrap().backward().unwrap();
-    assert!(a.params().iter().all(|p| grads.get(p.var.as_tensor()).is_some()));
+    assert!(a
+        .params()
+        .iter()
+        .all(|p| grads.get(p.var.as_tensor()).is_some()));
 }

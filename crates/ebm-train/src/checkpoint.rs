@@ -20,10 +20,13 @@ impl Checkpoint {
     }
 
     pub fn meta(&self, key: &str, path: &Path) -> Result<&str> {
-        self.meta.get(key).map(String::as_str).ok_or_else(|| Error::Checkpoint {
-            path: path.to_path_buf(),
-            message: format!("metadata `{key}` missing"),
-        })
+        self.meta
+            .get(key)
+            .map(String::as_str)
+            .ok_or_else(|| Error::Checkpoint {
+                path: path.to_path_buf(),
+                message: format!("metadata `{key}` missing"),
+            })
     }
 }
 
@@ -43,7 +46,9 @@ pub fn save(dir: &Path, step: u64, ckpt: &Checkpoint) -> Result<PathBuf> {
         path: tmp.clone(),
         message: e.to_string(),
     })?;
-    std::fs::File::open(&tmp).and_then(|f| f.sync_all()).map_err(Error::io(&tmp))?;
+    std::fs::File::open(&tmp)
+        .and_then(|f| f.sync_all())
+        .map_err(Error::io(&tmp))?;
     std::fs::rename(&tmp, &path).map_err(Error::io(&path))?;
     Ok(path)
 }
@@ -57,7 +62,10 @@ pub fn list(dir: &Path) -> Result<Vec<(u64, PathBuf)>> {
     for entry in std::fs::read_dir(dir).map_err(Error::io(dir))? {
         let path = entry.map_err(Error::io(dir))?.path();
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        if let Some(step) = name.strip_prefix("step_").and_then(|s| s.strip_suffix(".safetensors")) {
+        if let Some(step) = name
+            .strip_prefix("step_")
+            .and_then(|s| s.strip_suffix(".safetensors"))
+        {
             if let Ok(step) = step.parse() {
                 out.push((step, path));
             }
@@ -77,10 +85,15 @@ pub fn prune(dir: &Path, keep: usize) -> Result<()> {
 }
 
 pub fn load(path: &Path, device: &Device) -> Result<Checkpoint> {
-    let bad = |message: String| Error::Checkpoint { path: path.to_path_buf(), message };
+    let bad = |message: String| Error::Checkpoint {
+        path: path.to_path_buf(),
+        message,
+    };
     let bytes = std::fs::read(path).map_err(Error::io(path))?;
-    let (_, header) = safetensors::SafeTensors::read_metadata(&bytes).map_err(|e| bad(e.to_string()))?;
+    let (_, header) =
+        safetensors::SafeTensors::read_metadata(&bytes).map_err(|e| bad(e.to_string()))?;
     let meta = header.metadata().clone().unwrap_or_default();
-    let tensors = candle_core::safetensors::load_buffer(&bytes, device).map_err(|e| bad(e.to_string()))?;
+    let tensors =
+        candle_core::safetensors::load_buffer(&bytes, device).map_err(|e| bad(e.to_string()))?;
     Ok(Checkpoint { tensors, meta })
 }

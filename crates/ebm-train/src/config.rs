@@ -123,7 +123,11 @@ impl RunConfig {
         if self.train.batch_size > self.data.n_samples() {
             return Err(CoreError::config(
                 "train.batch_size",
-                format!("{} is larger than data.n_samples = {}", self.train.batch_size, self.data.n_samples()),
+                format!(
+                    "{} is larger than data.n_samples = {}",
+                    self.train.batch_size,
+                    self.data.n_samples()
+                ),
             )
             .into());
         }
@@ -132,6 +136,7 @@ impl RunConfig {
 
     /// The resolved config as TOML (what `config.toml` in the run folder holds).
     pub fn to_toml(&self) -> Result<String> {
-        toml::to_string_pretty(self).map_err(|e| crate::Error::Config(format!("cannot write the resolved config: {e}")))
+        toml::to_string_pretty(self)
+            .map_err(|e| crate::Error::Config(format!("cannot write the resolved config: {e}")))
     }
 }

@@ -12,7 +12,12 @@ fn pair_sum(a: &[f32], b: &[f32], dim: usize, same: bool, f: impl Fn(f64) -> f64
             b.chunks(dim)
                 .enumerate()
                 .filter(|(j, _)| !(same && *j == i))
-                .map(|(_, y)| f(x.iter().zip(y).map(|(p, q)| (*p as f64 - *q as f64).powi(2)).sum()))
+                .map(|(_, y)| {
+                    f(x.iter()
+                        .zip(y)
+                        .map(|(p, q)| (*p as f64 - *q as f64).powi(2))
+                        .sum())
+                })
                 .sum::<f64>()
         })
         .sum()
@@ -48,7 +53,8 @@ mod tests {
         let x = [0.0f32, 1.0];
         let y = [3.0f32, 3.0];
         let k = |d: f64| (-d * d / 2.0).exp();
-        let expected = (2.0 * k(1.0)) / 2.0 + (2.0 * k(0.0)) / 2.0 - 2.0 * (2.0 * k(3.0) + 2.0 * k(2.0)) / 4.0;
+        let expected =
+            (2.0 * k(1.0)) / 2.0 + (2.0 * k(0.0)) / 2.0 - 2.0 * (2.0 * k(3.0) + 2.0 * k(2.0)) / 4.0;
         assert!((mmd2_rbf(&x, &y, 1, 1.0) - expected).abs() < 1e-12);
         let ed = 2.0 * (3.0 + 3.0 + 2.0 + 2.0) / 4.0 - 2.0 / 2.0 - 0.0;
         assert!((energy_distance(&x, &y, 1) - ed).abs() < 1e-12);
@@ -64,7 +70,11 @@ mod tests {
         // Closed form for N(0, I) vs N(μ, I), d = 2, σ = 0.5: 2·s·(1 − exp(−‖μ‖²/(2(σ²+2)))) with
         // s = σ²/(σ²+2) = 1/9 and ‖μ‖² = 2, i.e. 0.0799.
         let exact = 2.0 / 9.0 * (1.0 - (-2.0f64 / 4.5).exp());
-        assert!((mmd2_rbf(&a, &c, 2, 0.5) - exact).abs() < 0.015, "{}", mmd2_rbf(&a, &c, 2, 0.5));
+        assert!(
+            (mmd2_rbf(&a, &c, 2, 0.5) - exact).abs() < 0.015,
+            "{}",
+            mmd2_rbf(&a, &c, 2, 0.5)
+        );
         assert!(energy_distance(&a, &c, 2) > 10.0 * energy_distance(&a, &b, 2).abs());
     }
 }

@@ -61,7 +61,9 @@ impl Error {
 impl From<ebm_data::Error> for Error {
     fn from(e: ebm_data::Error) -> Self {
         match e {
-            ebm_data::Error::InvalidParam { key, reason } => Error::Core(ebm_core::Error::config(key, reason)),
+            ebm_data::Error::InvalidParam { key, reason } => {
+                Error::Core(ebm_core::Error::config(key, reason))
+            }
             other => Error::Core(ebm_core::Error::Msg(format!("data: {other}"))),
         }
     }

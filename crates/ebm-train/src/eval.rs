@@ -6,7 +6,9 @@
 
 use crate::{distance, Result, RunConfig};
 use candle_core::{Device, Tensor};
-use ebm_core::{build_sampler, rng, run_chains, ChainInit, Chains, Energy, Error as CoreError, PluginSpec};
+use ebm_core::{
+    build_sampler, rng, run_chains, ChainInit, Chains, Energy, Error as CoreError, PluginSpec,
+};
 use serde::{Deserialize, Serialize};
 
 /// `[eval]`.
@@ -41,7 +43,13 @@ fn d_bw() -> f64 {
 
 impl Default for EvalConfig {
     fn default() -> Self {
-        EvalConfig { n_samples: d_n(), steps: d_steps(), init: ChainInit::default(), mmd_bandwidth: d_bw(), sampler: None }
+        EvalConfig {
+            n_samples: d_n(),
+            steps: d_steps(),
+            init: ChainInit::default(),
+            mmd_bandwidth: d_bw(),
+            sampler: None,
+        }
     }
 }
 
@@ -75,7 +83,12 @@ pub struct EvalReport {
 
 /// Draws evaluation samples from `energy` as `[eval]` says. Seeded by the run seed alone, so the
 /// same trained weights always give the same samples.
-pub fn draw_samples(energy: &dyn Energy, config: &RunConfig, input_shape: &[usize], device: &Device) -> Result<(Tensor, Option<f64>)> {
+pub fn draw_samples(
+    energy: &dyn Energy,
+    config: &RunConfig,
+    input_shape: &[usize],
+    device: &Device,
+) -> Result<(Tensor, Option<f64>)> {
     let eval = &config.eval;
     let (section, spec) = match &eval.sampler {
         Some(spec) => ("eval.sampler", spec),
@@ -83,21 +96,33 @@ pub fn draw_samples(energy: &dyn Energy, config: &RunConfig, input_shape: &[usiz
     };
     let mut sampler = build_sampler(section, spec)?;
     let mut r = rng::stream(config.seed, "eval-samples", 0);
-    let start = eval.init.draw(&mut r, eval.n_samples, input_shape, device)?;
+    let start = eval
+        .init
+        .draw(&mut r, eval.n_samples, input_shape, device)?;
     let mut chains = Chains::new(start);
     let summary = run_chains(sampler.as_mut(), energy, &mut chains, eval.steps, &mut r)?;
     Ok((chains.into_x(), summary.mean_acceptance))
 }
 
 /// Compares `samples` with fresh data from the run's data distribution.
-pub fn compare_with_data(samples: &Tensor, config: &RunConfig, mean_acceptance: Option<f64>) -> Result<EvalReport> {
+pub fn compare_with_data(
+    samples: &Tensor,
+    config: &RunConfig,
+    mean_acceptance: Option<f64>,
+) -> Result<EvalReport> {
     let eval = &config.eval;
     let n = samples.dims()[0];
     let dim = samples.elem_count() / n.max(1);
     let x = samples.flatten_all()?.to_vec1::<f32>()?;
-    let fresh = config.data.sample(n, &mut rng::stream(config.seed, "eval-data", 0))?;
-    let fresh2 = config.data.sample(n, &mut rng::stream(config.seed, "eval-data-2", 0))?;
-    let init = eval.init.fill(&mut rng::stream(config.seed, "eval-init-ref", 0), n * dim);
+    let fresh = config
+        .data
+        .sample(n, &mut rng::stream(config.seed, "eval-data", 0))?;
+    let fresh2 = config
+        .data
+        .sample(n, &mut rng::stream(config.seed, "eval-data-2", 0))?;
+    let init = eval
+        .init
+        .fill(&mut rng::stream(config.seed, "eval-init-ref", 0), n * dim);
     let bw = eval.mmd_bandwidth;
     Ok(EvalReport {
         n_samples: n,

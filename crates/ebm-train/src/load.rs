@@ -69,7 +69,9 @@ fn parse_set(pair: &str) -> Result<(String, toml::Value)> {
         .ok_or_else(|| Error::Config(format!("--set `{pair}`: expected key=value")))?;
     let key = key.trim();
     if key.is_empty() || key.split('.').any(str::is_empty) {
-        return Err(Error::Config(format!("--set `{pair}`: `{key}` is not a key path like train.steps")));
+        return Err(Error::Config(format!(
+            "--set `{pair}`: `{key}` is not a key path like train.steps"
+        )));
     }
     let value = toml::from_str::<toml::Table>(&format!("v = {raw}"))
         .ok()
@@ -81,12 +83,18 @@ fn parse_set(pair: &str) -> Result<(String, toml::Value)> {
 /// Loads `file`, then `EBM_*` environment variables, then `sets`, and validates the result.
 pub fn load(file: &Path, sets: &[String]) -> Result<LoadedConfig> {
     if !file.is_file() {
-        return Err(Error::Config(format!("config file {} does not exist or is not a file", file.display())));
+        return Err(Error::Config(format!(
+            "config file {} does not exist or is not a file",
+            file.display()
+        )));
     }
     // Figment silently treats an unreadable TOML file as empty; read it ourselves first.
     let text = std::fs::read_to_string(file).map_err(Error::io(file))?;
     if let Err(e) = text.parse::<toml::Table>() {
-        return Err(Error::Config(format!("{}: invalid TOML: {e}", file.display())));
+        return Err(Error::Config(format!(
+            "{}: invalid TOML: {e}",
+            file.display()
+        )));
     }
     let mut figment = Figment::new()
         .merge(Toml::file_exact(file))
@@ -96,7 +104,8 @@ pub fn load(file: &Path, sets: &[String]) -> Result<LoadedConfig> {
         let (key, value) = parse_set(pair)?;
         // Built directly (not through another Figment) so the values carry no foreign tags and
         // `find_metadata` names "--set on the command line" as their origin.
-        let value = Value::serialize(value).map_err(|e| Error::Config(format!("--set `{pair}`: {e}")))?;
+        let value =
+            Value::serialize(value).map_err(|e| Error::Config(format!("--set `{pair}`: {e}")))?;
         let nested = key.rsplit('.').fold(value, |inner, part| {
             Value::from(Dict::from([(part.to_string(), inner)]))
         });
@@ -105,7 +114,9 @@ pub fn load(file: &Path, sets: &[String]) -> Result<LoadedConfig> {
         }
     }
     figment = figment.merge(CommandLine(cli));
-    let config: RunConfig = figment.extract().map_err(|e| Error::Config(format_figment_error(e)))?;
+    let config: RunConfig = figment
+        .extract()
+        .map_err(|e| Error::Config(format_figment_error(e)))?;
     let loaded = LoadedConfig { config, figment };
     loaded.config.validate().map_err(|e| loaded.locate(e))?;
     Ok(loaded)
@@ -126,8 +137,17 @@ fn merge_dicts(mut base: Dict, over: Dict) -> Dict {
 fn format_figment_error(e: figment::Error) -> String {
     e.into_iter()
         .map(|e| {
-            let key = if e.path.is_empty() { String::new() } else { format!("config key `{}`", e.path.join(".")) };
-            let source = e.metadata.as_ref().map(describe).map(|s| format!(" (from {s})")).unwrap_or_default();
+            let key = if e.path.is_empty() {
+                String::new()
+            } else {
+                format!("config key `{}`", e.path.join("."))
+            };
+            let source = e
+                .metadata
+                .as_ref()
+                .map(describe)
+                .map(|s| format!(" (from {s})"))
+                .unwrap_or_default();
             format!("{key}{source}: {}", e.kind)
         })
         .collect::<Vec<_>>()

@@ -22,13 +22,18 @@ impl Row {
         let mut map = serde_json::Map::new();
         map.insert("step".into(), self.step.into());
         for (k, v) in &self.values {
-            map.insert(k.clone(), serde_json::Number::from_f64(*v).map_or(serde_json::Value::Null, Into::into));
+            map.insert(
+                k.clone(),
+                serde_json::Number::from_f64(*v).map_or(serde_json::Value::Null, Into::into),
+            );
         }
         serde_json::Value::Object(map).to_string()
     }
 
     fn from_json(line: &str) -> Option<Row> {
-        let serde_json::Value::Object(map) = serde_json::from_str(line).ok()? else { return None };
+        let serde_json::Value::Object(map) = serde_json::from_str(line).ok()? else {
+            return None;
+        };
         let step = map.get("step")?.as_u64()?;
         let values = map
             .iter()
@@ -49,13 +54,20 @@ impl MetricsLog {
     /// A new, empty log.
     pub fn create(path: &Path) -> Result<Self> {
         std::fs::write(path, "").map_err(Error::io(path))?;
-        Ok(MetricsLog { path: path.to_path_buf(), rows: Vec::new() })
+        Ok(MetricsLog {
+            path: path.to_path_buf(),
+            rows: Vec::new(),
+        })
     }
 
     /// The existing log with every row after `step` removed. Kept lines are copied byte for byte
     /// (re-serialising parsed floats would not reproduce every digit).
     pub fn resume(path: &Path, step: u64) -> Result<Self> {
-        let text = if path.exists() { std::fs::read_to_string(path).map_err(Error::io(path))? } else { String::new() };
+        let text = if path.exists() {
+            std::fs::read_to_string(path).map_err(Error::io(path))?
+        } else {
+            String::new()
+        };
         let kept: Vec<(&str, Row)> = text
             .lines()
             .filter_map(|line| Row::from_json(line).map(|row| (line, row)))
@@ -63,11 +75,17 @@ impl MetricsLog {
             .collect();
         let body: String = kept.iter().map(|(line, _)| format!("{line}\n")).collect();
         std::fs::write(path, body).map_err(Error::io(path))?;
-        Ok(MetricsLog { path: path.to_path_buf(), rows: kept.into_iter().map(|(_, row)| row).collect() })
+        Ok(MetricsLog {
+            path: path.to_path_buf(),
+            rows: kept.into_iter().map(|(_, row)| row).collect(),
+        })
     }
 
     pub fn append(&mut self, row: Row) -> Result<()> {
-        let mut f = std::fs::OpenOptions::new().append(true).open(&self.path).map_err(Error::io(&self.path))?;
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&self.path)
+            .map_err(Error::io(&self.path))?;
         writeln!(f, "{}", row.to_json()).map_err(Error::io(&self.path))?;
         self.rows.push(row);
         Ok(())
@@ -79,6 +97,9 @@ impl MetricsLog {
 
     /// (step, value) pairs of one metric, for plotting.
     pub fn series(&self, key: &str) -> Vec<(f64, f64)> {
-        self.rows.iter().filter_map(|r| r.get(key).map(|v| (r.step as f64, v))).collect()
+        self.rows
+            .iter()
+            .filter_map(|r| r.get(key).map(|v| (r.step as f64, v)))
+            .collect()
     }
 }

@@ -41,7 +41,13 @@ fn d_eps() -> f64 {
 
 impl Default for OptimConfig {
     fn default() -> Self {
-        OptimConfig { lr: d_lr(), betas: d_betas(), eps: d_eps(), weight_decay: 0.0, grad_clip: None }
+        OptimConfig {
+            lr: d_lr(),
+            betas: d_betas(),
+            eps: d_eps(),
+            weight_decay: 0.0,
+            grad_clip: None,
+        }
     }
 }
 
@@ -49,7 +55,11 @@ impl OptimConfig {
     pub fn validate(&self) -> Result<()> {
         self.lr.validate_positive("optim.lr")?;
         if !self.betas.iter().all(|b| (0.0..1.0).contains(b)) {
-            return Err(CoreError::config("optim.betas", format!("each must be in [0, 1), got {:?}", self.betas)).into());
+            return Err(CoreError::config(
+                "optim.betas",
+                format!("each must be in [0, 1), got {:?}", self.betas),
+            )
+            .into());
         }
         if !(self.eps > 0.0) {
             return Err(CoreError::config("optim.eps", "must be > 0").into());
@@ -59,7 +69,9 @@ impl OptimConfig {
         }
         if let Some(c) = self.grad_clip {
             if !(c > 0.0 && c.is_finite()) {
-                return Err(CoreError::config("optim.grad_clip", format!("must be > 0, got {c}")).into());
+                return Err(
+                    CoreError::config("optim.grad_clip", format!("must be > 0, got {c}")).into(),
+                );
             }
         }
         Ok(())
@@ -76,9 +88,18 @@ pub struct AdamW {
 
 impl AdamW {
     pub fn new(params: Vec<Param>, config: OptimConfig) -> Result<Self> {
-        let m = params.iter().map(|p| p.var.zeros_like()).collect::<candle_core::Result<Vec<_>>>()?;
+        let m = params
+            .iter()
+            .map(|p| p.var.zeros_like())
+            .collect::<candle_core::Result<Vec<_>>>()?;
         let v = m.clone();
-        Ok(AdamW { params, m, v, t: 0, config })
+        Ok(AdamW {
+            params,
+            m,
+            v,
+            t: 0,
+            config,
+        })
     }
 
     /// Global L2 norm of the parameters' gradients.
@@ -86,7 +107,11 @@ impl AdamW {
         let mut sq = 0.0;
         for p in &self.params {
             if let Some(g) = grads.get(p.var.as_tensor()) {
-                sq += g.sqr()?.sum_all()?.to_dtype(candle_core::DType::F64)?.to_scalar::<f64>()?;
+                sq += g
+                    .sqr()?
+                    .sum_all()?
+                    .to_dtype(candle_core::DType::F64)?
+                    .to_scalar::<f64>()?;
             }
         }
         Ok(sq.sqrt())
@@ -105,7 +130,9 @@ impl AdamW {
         let scale_v = 1.0 / (1.0 - b2.powi(self.t as i32));
         let decay = 1.0 - lr * self.config.weight_decay;
         for (i, p) in self.params.iter().enumerate() {
-            let Some(g) = grads.get(p.var.as_tensor()) else { continue };
+            let Some(g) = grads.get(p.var.as_tensor()) else {
+                continue;
+            };
             let g = if clip < 1.0 { (g * clip)? } else { g.clone() };
             let m = ((&self.m[i] * b1)? + (&g * (1.0 - b1))?)?;
             let v = ((&self.v[i] * b2)? + (g.sqr()? * (1.0 - b2))?)?;
@@ -137,14 +164,20 @@ impl AdamW {
         for (i, p) in self.params.iter().enumerate() {
             for (kind, slot) in [("m", &mut self.m[i]), ("v", &mut self.v[i])] {
                 let key = format!("optim.{kind}.{}", p.name);
-                let t = saved(&key).ok_or_else(|| Error::Core(CoreError::State {
-                    what: "optimizer".into(),
-                    message: format!("`{key}` missing"),
-                }))?;
+                let t = saved(&key).ok_or_else(|| {
+                    Error::Core(CoreError::State {
+                        what: "optimizer".into(),
+                        message: format!("`{key}` missing"),
+                    })
+                })?;
                 if t.dims() != p.var.dims() {
                     return Err(Error::Core(CoreError::State {
                         what: "optimizer".into(),
-                        message: format!("`{key}` has shape {:?}, expected {:?}", t.dims(), p.var.dims()),
+                        message: format!(
+                            "`{key}` has shape {:?}, expected {:?}",
+                            t.dims(),
+                            p.var.dims()
+                        ),
                     }));
                 }
                 *slot = t;

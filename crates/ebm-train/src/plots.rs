@@ -33,10 +33,27 @@ pub fn landscape(
     let x = Tensor::from_vec(flat, (grid.len(), 2), &Device::Cpu)?;
     let e = energy.energy(&x)?.to_vec1::<f32>()?;
     let layers = vec![
-        PointLayer { label: "data", points: data, color: DATA_COLOR },
-        PointLayer { label: samples_label, points: samples, color: SAMPLE_COLOR },
+        PointLayer {
+            label: "data",
+            points: data,
+            color: DATA_COLOR,
+        },
+        PointLayer {
+            label: samples_label,
+            points: samples,
+            color: SAMPLE_COLOR,
+        },
     ];
-    ebm_viz::draw_landscape(path, &Landscape { title, bounds, resolution: GRID, energy: &e, layers })?;
+    ebm_viz::draw_landscape(
+        path,
+        &Landscape {
+            title,
+            bounds,
+            resolution: GRID,
+            energy: &e,
+            layers,
+        },
+    )?;
     Ok(())
 }
 
@@ -49,11 +66,19 @@ pub fn curves(dir: &Path, log: &MetricsLog) -> Result<()> {
             title: "training loss",
             x_label: "step",
             y_label: "loss",
-            series: vec![Series { label: "loss", points: &loss, color: (30, 90, 200) }],
+            series: vec![Series {
+                label: "loss",
+                points: &loss,
+                color: (30, 90, 200),
+            }],
             log_y: false,
         },
     )?;
-    let (e_data, e_samples, gap) = (log.series("e_data"), log.series("e_samples"), log.series("energy_gap"));
+    let (e_data, e_samples, gap) = (
+        log.series("e_data"),
+        log.series("e_samples"),
+        log.series("energy_gap"),
+    );
     if e_data.is_empty() {
         return Ok(());
     }
@@ -64,9 +89,21 @@ pub fn curves(dir: &Path, log: &MetricsLog) -> Result<()> {
             x_label: "step",
             y_label: "mean energy",
             series: vec![
-                Series { label: "E(data)", points: &e_data, color: (30, 90, 200) },
-                Series { label: "E(samples)", points: &e_samples, color: SAMPLE_COLOR },
-                Series { label: "gap E(samples) - E(data)", points: &gap, color: (40, 160, 60) },
+                Series {
+                    label: "E(data)",
+                    points: &e_data,
+                    color: (30, 90, 200),
+                },
+                Series {
+                    label: "E(samples)",
+                    points: &e_samples,
+                    color: SAMPLE_COLOR,
+                },
+                Series {
+                    label: "gap E(samples) - E(data)",
+                    points: &gap,
+                    color: (40, 160, 60),
+                },
             ],
             log_y: false,
         },

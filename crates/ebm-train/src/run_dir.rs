@@ -13,11 +13,14 @@ pub struct RunDir {
 impl RunDir {
     /// Creates the layout for a new run in `root` (which must not hold a run already).
     pub fn create(root: &Path) -> Result<Self> {
-        let dir = RunDir { root: root.to_path_buf() };
+        let dir = RunDir {
+            root: root.to_path_buf(),
+        };
         if dir.metrics().exists() || dir.checkpoints().exists() {
             return Err(Error::RunDir {
                 path: root.to_path_buf(),
-                message: "already holds a run; continue it with --resume, or pick another --out".into(),
+                message: "already holds a run; continue it with --resume, or pick another --out"
+                    .into(),
             });
         }
         std::fs::create_dir_all(dir.plots()).map_err(Error::io(dir.plots()))?;
@@ -27,9 +30,14 @@ impl RunDir {
 
     /// An existing run folder to resume.
     pub fn open(root: &Path) -> Result<Self> {
-        let dir = RunDir { root: root.to_path_buf() };
+        let dir = RunDir {
+            root: root.to_path_buf(),
+        };
         if !dir.checkpoints().is_dir() {
-            return Err(Error::RunDir { path: root.to_path_buf(), message: "has no checkpoints/ to resume from".into() });
+            return Err(Error::RunDir {
+                path: root.to_path_buf(),
+                message: "has no checkpoints/ to resume from".into(),
+            });
         }
         std::fs::create_dir_all(dir.plots()).map_err(Error::io(dir.plots()))?;
         Ok(dir)

@@ -33,9 +33,13 @@ impl TrainState {
         let seed = config.seed;
         let sampler = build_sampler("sampler", &config.sampler)?;
         let mut loss = build_loss("loss", &config.loss)?;
-        let train_set = config.data.sample(config.data.n_samples(), &mut rng::stream(seed, "data", 0))?;
+        let train_set = config
+            .data
+            .sample(config.data.n_samples(), &mut rng::stream(seed, "data", 0))?;
         let input_shape = vec![train_set.dim];
-        let model = config.model.build(&input_shape, &mut rng::stream(seed, "init", 0), device)?;
+        let model = config
+            .model
+            .build(&input_shape, &mut rng::stream(seed, "init", 0), device)?;
         loss.init(&input_shape, &mut rng::stream(seed, "chains", 0))?;
         let optim = AdamW::new(model.params(), config.optim.clone())?;
         Ok(TrainState {
@@ -67,39 +71,63 @@ impl TrainState {
         let batches = self.batcher.state();
         if !batches.order.is_empty() {
             let n = batches.order.len();
-            tensors.insert("batcher.order".into(), Tensor::from_vec(batches.order, n, &Device::Cpu)?);
+            tensors.insert(
+                "batcher.order".into(),
+                Tensor::from_vec(batches.order, n, &Device::Cpu)?,
+            );
         }
         let meta = HashMap::from([
             ("format".to_string(), FORMAT.to_string()),
             ("step".into(), self.step.to_string()),
             ("optim.t".into(), self.optim.steps().to_string()),
             ("batcher.pos".into(), batches.pos.to_string()),
-            ("rng.batches".into(), RngState::of(&self.rng_batches).encode()),
-            ("rng.sampler".into(), RngState::of(&self.rng_sampler).encode()),
+            (
+                "rng.batches".into(),
+                RngState::of(&self.rng_batches).encode(),
+            ),
+            (
+                "rng.sampler".into(),
+                RngState::of(&self.rng_sampler).encode(),
+            ),
         ]);
         Ok(Checkpoint { tensors, meta })
     }
 
     /// Continues from `ckpt` (read from `path`, named in errors).
     pub fn restore(&mut self, ckpt: &Checkpoint, path: &Path) -> Result<()> {
-        let bad = |message: String| Error::Checkpoint { path: path.to_path_buf(), message };
+        let bad = |message: String| Error::Checkpoint {
+            path: path.to_path_buf(),
+            message,
+        };
         let number = |key: &str| -> Result<u64> {
-            ckpt.meta(key, path)?.parse().map_err(|_| bad(format!("metadata `{key}` is not a number")))
+            ckpt.meta(key, path)?
+                .parse()
+                .map_err(|_| bad(format!("metadata `{key}` is not a number")))
         };
         if ckpt.meta("format", path)? != FORMAT {
-            return Err(bad(format!("unknown format `{}`, expected {FORMAT}", ckpt.meta("format", path)?)));
+            return Err(bad(format!(
+                "unknown format `{}`, expected {FORMAT}",
+                ckpt.meta("format", path)?
+            )));
         }
-        self.model.load_params(&|name| ckpt.tensor(&format!("model.{name}")))?;
-        self.optim.load_state(number("optim.t")?, &|key| ckpt.tensor(key))?;
+        self.model
+            .load_params(&|name| ckpt.tensor(&format!("model.{name}")))?;
+        self.optim
+            .load_state(number("optim.t")?, &|key| ckpt.tensor(key))?;
         if let Some(bank) = self.loss.chain_bank_mut() {
-            let saved = ckpt.tensor("bank.chains").ok_or_else(|| bad("`bank.chains` missing".into()))?;
+            let saved = ckpt
+                .tensor("bank.chains")
+                .ok_or_else(|| bad("`bank.chains` missing".into()))?;
             bank.restore(&saved)?;
         }
         let order = match ckpt.tensor("batcher.order") {
             Some(t) => t.to_dtype(DType::U32)?.to_vec1::<u32>()?,
             None => Vec::new(),
         };
-        self.batcher.restore(BatcherState { order, pos: number("batcher.pos")? })?;
+        self.batcher.restore(BatcherState {
+            order,
+            pos: number("batcher.pos")?,
+        })?;
         self.rng_batches = RngState::decode(ckpt.meta("rng.batches", path)?)?.to_rng();
         self.rng_sampler = RngState::decode(ckpt.meta("rng.sampler", path)?)?.to_rng();
         self.step = number("step")?;

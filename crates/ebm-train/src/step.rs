@@ -9,12 +9,25 @@ use ebm_core::{Schedule, TrainCtx};
 /// before touching the weights.
 pub fn train_step(state: &mut TrainState, config: &RunConfig) -> Result<Row> {
     let step = state.step;
-    let batch = state.batcher.next_batch(&mut state.rng_batches, &state.device)?;
+    let batch = state
+        .batcher
+        .next_batch(&mut state.rng_batches, &state.device)?;
     let lr = config.optim.lr.value(step);
-    let mut ctx = TrainCtx { step, sampler: state.sampler.as_mut(), rng: &mut state.rng_sampler };
+    let mut ctx = TrainCtx {
+        step,
+        sampler: state.sampler.as_mut(),
+        rng: &mut state.rng_sampler,
+    };
     let out = state.loss.forward(state.model.as_ref(), &batch, &mut ctx)?;
-    let loss = out.loss.to_dtype(candle_core::DType::F64)?.to_scalar::<f64>()?;
-    let diverged = |what: String| Error::Diverged { step: step + 1, what, advice: String::new() };
+    let loss = out
+        .loss
+        .to_dtype(candle_core::DType::F64)?
+        .to_scalar::<f64>()?;
+    let diverged = |what: String| Error::Diverged {
+        step: step + 1,
+        what,
+        advice: String::new(),
+    };
     if !loss.is_finite() {
         return Err(diverged(format!("the loss is {loss}")));
     }
@@ -32,5 +45,8 @@ pub fn train_step(state: &mut TrainState, config: &RunConfig) -> Result<Row> {
     values.extend(out.metrics.iter().map(|(k, v)| (k.to_string(), *v)));
     values.push(("grad_norm".into(), grad_norm));
     values.push(("lr".into(), lr));
-    Ok(Row { step: state.step, values })
+    Ok(Row {
+        step: state.step,
+        values,
+    })
 }

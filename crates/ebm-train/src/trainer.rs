@@ -1,8 +1,11 @@
 //! The single-rank training loop: steps, metrics rows, progress plots, checkpoints, and at the end
 //! the evaluation samples, `samples.npy`, `eval.json` and the final figures.
 
-use crate::{checkpoint, eval, plots, step, Error, LoadedConfig, MetricsLog, Result, RunConfig, RunDir, TrainState};
 use crate::run_dir::write_atomic;
+use crate::{
+    checkpoint, eval, plots, step, Error, LoadedConfig, MetricsLog, Result, RunConfig, RunDir,
+    TrainState,
+};
 use candle_core::Device;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
@@ -47,10 +50,13 @@ impl Trainer {
             }
             Start::Resume => {
                 let dir = RunDir::open(dir)?;
-                let (_, path) = checkpoint::list(&dir.checkpoints())?.pop().ok_or_else(|| Error::RunDir {
-                    path: dir.root().to_path_buf(),
-                    message: "checkpoints/ is empty: nothing to resume".into(),
-                })?;
+                let (_, path) =
+                    checkpoint::list(&dir.checkpoints())?
+                        .pop()
+                        .ok_or_else(|| Error::RunDir {
+                            path: dir.root().to_path_buf(),
+                            message: "checkpoints/ is empty: nothing to resume".into(),
+                        })?;
                 state.restore(&checkpoint::load(&path, &device)?, &path)?;
                 tracing::info!(checkpoint = %path.display(), step = state.step, "resuming");
                 let metrics = MetricsLog::resume(&dir.metrics(), state.step)?;
@@ -60,11 +66,21 @@ impl Trainer {
         std::fs::write(dir.config(), config.to_toml()?).map_err(Error::io(dir.config()))?;
         let data_points = if state.input_shape() == [2] {
             let pts = state.batcher.points();
-            pts.data.chunks(2).take(2000).map(|r| [r[0], r[1]]).collect()
+            pts.data
+                .chunks(2)
+                .take(2000)
+                .map(|r| [r[0], r[1]])
+                .collect()
         } else {
             Vec::new()
         };
-        Ok(Trainer { config, dir, state, metrics, data_points })
+        Ok(Trainer {
+            config,
+            dir,
+            state,
+            metrics,
+            data_points,
+        })
     }
 
     pub fn run_dir(&self) -> &RunDir {
@@ -81,35 +97,47 @@ impl Trainer {
         let progress = progress_bar(train.steps, self.state.step);
         let started = Instant::now();
         while self.state.step < train.steps {
-            let row = step::train_step(&mut self.state, &self.config).map_err(|e| self.with_advice(e))?;
+            let row =
+                step::train_step(&mut self.state, &self.config).map_err(|e| self.with_advice(e))?;
             let s = self.state.step;
             progress.inc(1);
-            if s % train.log_every == 0 || s == train.steps {
+            if s.is_multiple_of(train.log_every) || s == train.steps {
                 progress.set_message(format!("loss {:.4}", row.get("loss").unwrap_or(f64::NAN)));
                 if progress.is_hidden() {
-                    let vals: Vec<String> = row.values.iter().map(|(k, v)| format!("{k}={v:.4}")).collect();
+                    let vals: Vec<String> = row
+                        .values
+                        .iter()
+                        .map(|(k, v)| format!("{k}={v:.4}"))
+                        .collect();
                     tracing::info!("step {s}/{} {}", train.steps, vals.join(" "));
                 }
                 self.metrics.append(row)?;
             }
-            if train.plot_every > 0 && s % train.plot_every == 0 && s < train.steps {
+            if train.plot_every > 0 && s.is_multiple_of(train.plot_every) && s < train.steps {
                 self.plot_progress()?;
             }
-            if s % train.checkpoint_every == 0 || s == train.steps {
-                self.state.save(&self.dir.checkpoints(), train.keep_checkpoints)?;
+            if s.is_multiple_of(train.checkpoint_every) || s == train.steps {
+                self.state
+                    .save(&self.dir.checkpoints(), train.keep_checkpoints)?;
             }
         }
         progress.finish_and_clear();
         let train_seconds = started.elapsed().as_secs_f64();
         let eval = self.finish()?;
-        Ok(TrainSummary { steps: self.state.step, train_seconds, eval })
+        Ok(TrainSummary {
+            steps: self.state.step,
+            train_seconds,
+            eval,
+        })
     }
 
     /// The divergence error with where to go from here.
     fn with_advice(&self, e: Error) -> Error {
         match e {
             Error::Diverged { step, what, .. } => {
-                let last = checkpoint::list(&self.dir.checkpoints()).ok().and_then(|mut v| v.pop());
+                let last = checkpoint::list(&self.dir.checkpoints())
+                    .ok()
+                    .and_then(|mut v| v.pop());
                 let advice = match last {
                     Some((_, p)) => format!(
                         "Nothing was saved after the last good checkpoint, {}. Lower optim.lr or the sampler's step_size, or raise loss.energy_reg, then continue with `ebm-launch --resume {} --set key=value`.",
@@ -128,7 +156,9 @@ impl Trainer {
         if self.data_points.is_empty() {
             return Ok(());
         }
-        let Some(bank) = self.state.loss.chain_bank() else { return Ok(()) };
+        let Some(bank) = self.state.loss.chain_bank() else {
+            return Ok(());
+        };
         let chains = plots::points_2d(&bank.to_tensor(&self.state.device)?, 2000)?;
         let s = self.state.step;
         plots::landscape(
@@ -147,16 +177,25 @@ impl Trainer {
     fn finish(&mut self) -> Result<eval::EvalReport> {
         let view = self.state.model.detached();
         let shape = self.state.input_shape();
-        let (samples, acceptance) = eval::draw_samples(view.as_ref(), &self.config, &shape, &self.state.device)?;
+        let (samples, acceptance) =
+            eval::draw_samples(view.as_ref(), &self.config, &shape, &self.state.device)?;
         write_atomic(&self.dir.samples(), |tmp| Ok(samples.write_npy(tmp)?))?;
         let report = eval::compare_with_data(&samples, &self.config, acceptance)?;
-        let json = serde_json::to_string_pretty(&report).map_err(|e| Error::Config(e.to_string()))?;
-        write_atomic(&self.dir.eval(), |tmp| std::fs::write(tmp, json).map_err(Error::io(tmp)))?;
+        let json =
+            serde_json::to_string_pretty(&report).map_err(|e| Error::Config(e.to_string()))?;
+        write_atomic(&self.dir.eval(), |tmp| {
+            std::fs::write(tmp, json).map_err(Error::io(tmp))
+        })?;
         if !self.data_points.is_empty() {
             let pts = plots::points_2d(&samples, 2000)?;
             plots::landscape(
                 &self.dir.plots().join("landscape_final.png"),
-                &format!("step {}: model density, data and {} samples ({} steps from noise)", self.state.step, pts.len(), self.config.eval.steps),
+                &format!(
+                    "step {}: model density, data and {} samples ({} steps from noise)",
+                    self.state.step,
+                    pts.len(),
+                    self.config.eval.steps
+                ),
                 view.as_ref(),
                 self.config.data.plot_bounds(),
                 &self.data_points,
@@ -175,7 +214,9 @@ fn progress_bar(total: u64, done: u64) -> ProgressBar {
     } else {
         ProgressBar::hidden()
     };
-    if let Ok(style) = ProgressStyle::with_template("{bar:40} {pos}/{len} steps [{elapsed_precise} < {eta_precise}] {msg}") {
+    if let Ok(style) = ProgressStyle::with_template(
+        "{bar:40} {pos}/{len} steps [{elapsed_precise} < {eta_precise}] {msg}",
+    ) {
         bar.set_style(style);
     }
     bar.set_position(done);

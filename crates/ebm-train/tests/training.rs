@@ -37,11 +37,19 @@ steps = 300
 fn short_pcd_run_on_two_moons_lowers_mmd_well_below_noise() {
     let dir = tempfile::tempdir().unwrap();
     let loaded = load(&config(dir.path(), TWO_MOONS), &[]).unwrap();
-    let summary = Trainer::new(&loaded, &dir.path().join("run"), Start::Fresh).unwrap().run().unwrap();
+    let summary = Trainer::new(&loaded, &dir.path().join("run"), Start::Fresh)
+        .unwrap()
+        .run()
+        .unwrap();
     let e = summary.eval;
     // Noise vs data is ≈ 0.08; an untrained (flat) model leaves samples as diffuse as noise.
     assert!(e.mmd2_init > 0.06, "{e:?}");
-    assert!(e.mmd2 < 0.3 * e.mmd2_init, "MMD² {} did not fall well below the noise level {}", e.mmd2, e.mmd2_init);
+    assert!(
+        e.mmd2 < 0.3 * e.mmd2_init,
+        "MMD² {} did not fall well below the noise level {}",
+        e.mmd2,
+        e.mmd2_init
+    );
 }
 
 /// A loss that turns NaN at step 7, to exercise the divergence guard.
@@ -51,10 +59,18 @@ impl Loss for NanAt7 {
     fn name(&self) -> &'static str {
         "nan_at_7"
     }
-    fn forward(&mut self, model: &dyn Model, batch: &candle_core::Tensor, ctx: &mut TrainCtx) -> CoreResult<LossOut> {
+    fn forward(
+        &mut self,
+        model: &dyn Model,
+        batch: &candle_core::Tensor,
+        ctx: &mut TrainCtx,
+    ) -> CoreResult<LossOut> {
         let e = model.energy(batch)?.mean_all()?;
         let loss = if ctx.step == 6 { (e * f64::NAN)? } else { e };
-        Ok(LossOut { loss, metrics: vec![] })
+        Ok(LossOut {
+            loss,
+            metrics: vec![],
+        })
     }
 }
 
@@ -66,10 +82,18 @@ register_loss!("nan_at_7", build_nan);
 #[test]
 fn divergence_stops_with_a_message_and_keeps_the_last_good_checkpoint() {
     let dir = tempfile::tempdir().unwrap();
-    let text = TWO_MOONS.replace("kind = \"contrastive_divergence\"\nk = 10\nenergy_reg = 0.1", "kind = \"nan_at_7\"").replace("checkpoint_every = 300", "checkpoint_every = 5");
+    let text = TWO_MOONS
+        .replace(
+            "kind = \"contrastive_divergence\"\nk = 10\nenergy_reg = 0.1",
+            "kind = \"nan_at_7\"",
+        )
+        .replace("checkpoint_every = 300", "checkpoint_every = 5");
     let loaded = load(&config(dir.path(), &text), &[]).unwrap();
     let run = dir.path().join("run");
-    let err = Trainer::new(&loaded, &run, Start::Fresh).unwrap().run().unwrap_err();
+    let err = Trainer::new(&loaded, &run, Start::Fresh)
+        .unwrap()
+        .run()
+        .unwrap_err();
     match &err {
         Error::Diverged { step, what, advice } => {
             assert_eq!(*step, 7);
@@ -78,9 +102,15 @@ fn divergence_stops_with_a_message_and_keeps_the_last_good_checkpoint() {
         }
         other => panic!("expected Diverged, got {other}"),
     }
-    let ckpts: Vec<_> = std::fs::read_dir(run.join("checkpoints")).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let ckpts: Vec<_> = std::fs::read_dir(run.join("checkpoints"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     assert_eq!(ckpts.len(), 1, "{ckpts:?}");
-    assert!(!run.join("samples.npy").exists(), "no outputs from a diverged model");
+    assert!(
+        !run.join("samples.npy").exists(),
+        "no outputs from a diverged model"
+    );
 }
 
 #[test]
@@ -92,16 +122,36 @@ fn a_restored_checkpoint_takes_the_identical_next_step() {
     for _ in 0..3 {
         train_step(&mut a, cfg).unwrap();
     }
-    let saved = ebm_train::checkpoint::save(dir.path(), a.step, &a.to_checkpoint().unwrap()).unwrap();
+    let saved =
+        ebm_train::checkpoint::save(dir.path(), a.step, &a.to_checkpoint().unwrap()).unwrap();
     let mut b = TrainState::new(cfg, &candle_core::Device::Cpu).unwrap();
-    b.restore(&ebm_train::checkpoint::load(&saved, &candle_core::Device::Cpu).unwrap(), &saved).unwrap();
+    b.restore(
+        &ebm_train::checkpoint::load(&saved, &candle_core::Device::Cpu).unwrap(),
+        &saved,
+    )
+    .unwrap();
     assert_eq!(b.step, 3);
     for _ in 0..2 {
-        assert_eq!(train_step(&mut a, cfg).unwrap(), train_step(&mut b, cfg).unwrap());
+        assert_eq!(
+            train_step(&mut a, cfg).unwrap(),
+            train_step(&mut b, cfg).unwrap()
+        );
     }
     // A checkpoint from a different architecture is refused with the parameter named.
-    let other = load(&config(dir.path(), &format!("{TWO_MOONS}\n[model]\nkind = \"mlp\"\nhidden = [8]\n")), &[]).unwrap();
+    let other = load(
+        &config(
+            dir.path(),
+            &format!("{TWO_MOONS}\n[model]\nkind = \"mlp\"\nhidden = [8]\n"),
+        ),
+        &[],
+    )
+    .unwrap();
     let mut c = TrainState::new(&other.config, &candle_core::Device::Cpu).unwrap();
-    let e = c.restore(&ebm_train::checkpoint::load(&saved, &candle_core::Device::Cpu).unwrap(), &saved).unwrap_err();
+    let e = c
+        .restore(
+            &ebm_train::checkpoint::load(&saved, &candle_core::Device::Cpu).unwrap(),
+            &saved,
+        )
+        .unwrap_err();
     assert!(e.to_string().contains("layers.0.weight"), "{e}");
 }

@@ -18,8 +18,8 @@ pub use ebm_viz as viz;
 /// The traits and types most programs need.
 pub mod prelude {
     pub use ebm_core::{
-        run_chains, ChainBank, ChainInit, Chains, Energy, Loss, LossOut, Model, PluginSpec, Rng, Sampler, Schedule,
-        ScheduleConfig, StepCtx, StepInfo, TrainCtx,
+        run_chains, ChainBank, ChainInit, Chains, Energy, Loss, LossOut, Model, PluginSpec, Rng,
+        Sampler, Schedule, ScheduleConfig, StepCtx, StepInfo, TrainCtx,
     };
     pub use ebm_train::{load, RunConfig, Start, Trainer};
 }

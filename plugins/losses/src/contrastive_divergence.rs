@@ -8,7 +8,10 @@
 //! grows without bound (TorchEBM's default α = 1e-3 collapses, see the README).
 
 use candle_core::{Tensor, D};
-use ebm_core::{run_chains, ChainBank, ChainInit, Chains, Error, Loss, LossOut, Model, PluginArgs, Result, Rng, TrainCtx};
+use ebm_core::{
+    run_chains, ChainBank, ChainInit, Chains, Error, Loss, LossOut, Model, PluginArgs, Result, Rng,
+    TrainCtx,
+};
 use serde::{Deserialize, Serialize};
 
 /// `[loss] kind = "contrastive_divergence"`.
@@ -74,10 +77,16 @@ impl CdParams {
             return Err(Error::config(key("buffer_capacity"), "must be > 0"));
         }
         if !(0.0..=1.0).contains(&self.reinit_prob) {
-            return Err(Error::config(key("reinit_prob"), format!("must be in [0, 1], got {}", self.reinit_prob)));
+            return Err(Error::config(
+                key("reinit_prob"),
+                format!("must be in [0, 1], got {}", self.reinit_prob),
+            ));
         }
         if !(self.energy_reg >= 0.0 && self.energy_reg.is_finite()) {
-            return Err(Error::config(key("energy_reg"), format!("must be >= 0, got {}", self.energy_reg)));
+            return Err(Error::config(
+                key("energy_reg"),
+                format!("must be >= 0, got {}", self.energy_reg),
+            ));
         }
         self.init.validate(&key("init"))
     }
@@ -100,19 +109,34 @@ impl ContrastiveDivergence {
         Ok(Box::new(ContrastiveDivergence { params, bank: None }))
     }
 
-    fn negatives(&mut self, model: &dyn Model, batch: &Tensor, ctx: &mut TrainCtx) -> Result<Tensor> {
+    fn negatives(
+        &mut self,
+        model: &dyn Model,
+        batch: &Tensor,
+        ctx: &mut TrainCtx,
+    ) -> Result<Tensor> {
         let n = batch.dims()[0];
         let drawn = match self.bank.as_ref() {
             Some(bank) => Some(bank.draw(n, self.params.reinit_prob, ctx.rng, batch.device())?),
             None if self.params.persistent => {
-                return Err(Error::Msg("contrastive_divergence: init() was not called before forward()".into()))
+                return Err(Error::Msg(
+                    "contrastive_divergence: init() was not called before forward()".into(),
+                ))
             }
             None => None,
         };
-        let start = drawn.as_ref().map_or_else(|| batch.detach(), |d| d.x.clone());
+        let start = drawn
+            .as_ref()
+            .map_or_else(|| batch.detach(), |d| d.x.clone());
         let view = model.detached();
         let mut chains = Chains::new(start);
-        run_chains(ctx.sampler, view.as_ref(), &mut chains, self.params.k, ctx.rng)?;
+        run_chains(
+            ctx.sampler,
+            view.as_ref(),
+            &mut chains,
+            self.params.k,
+            ctx.rng,
+        )?;
         let neg = chains.into_x();
         if let (Some(bank), Some(d)) = (self.bank.as_mut(), drawn) {
             bank.write_back(&d.slots, &neg)?;
@@ -130,24 +154,46 @@ impl Loss for ContrastiveDivergence {
 
     fn init(&mut self, input_shape: &[usize], rng: &mut Rng) -> Result<()> {
         if self.params.persistent {
-            self.bank = Some(ChainBank::new(self.params.buffer_capacity, input_shape, self.params.init.clone(), rng));
+            self.bank = Some(ChainBank::new(
+                self.params.buffer_capacity,
+                input_shape,
+                self.params.init.clone(),
+                rng,
+            ));
         }
         Ok(())
     }
 
-    fn forward(&mut self, model: &dyn Model, batch: &Tensor, ctx: &mut TrainCtx) -> Result<LossOut> {
+    fn forward(
+        &mut self,
+        model: &dyn Model,
+        batch: &Tensor,
+        ctx: &mut TrainCtx,
+    ) -> Result<LossOut> {
         let n = batch.dims()[0];
         let neg = self.negatives(model, batch, ctx)?;
         // One forward over [x⁺; x⁻] instead of two: half the kernel launches and allocations.
         let e = model.energy(&Tensor::cat(&[batch, &neg], 0)?)?;
         let (e_pos, e_neg) = (e.narrow(0, 0, n)?, e.narrow(0, n, n)?);
         let (m_pos, m_neg) = (e_pos.mean(D::Minus1)?, e_neg.mean(D::Minus1)?);
-        let reg = ((e_pos.sqr()?.mean(D::Minus1)? + e_neg.sqr()?.mean(D::Minus1)?)? * self.params.energy_reg)?;
+        let reg = ((e_pos.sqr()?.mean(D::Minus1)? + e_neg.sqr()?.mean(D::Minus1)?)?
+            * self.params.energy_reg)?;
         let loss = ((&m_pos - &m_neg)? + reg)?;
-        let (e_data, e_samples) = (m_pos.to_dtype(candle_core::DType::F64)?.to_scalar::<f64>()?, m_neg.to_dtype(candle_core::DType::F64)?.to_scalar::<f64>()?);
+        let (e_data, e_samples) = (
+            m_pos
+                .to_dtype(candle_core::DType::F64)?
+                .to_scalar::<f64>()?,
+            m_neg
+                .to_dtype(candle_core::DType::F64)?
+                .to_scalar::<f64>()?,
+        );
         Ok(LossOut {
             loss,
-            metrics: vec![("e_data", e_data), ("e_samples", e_samples), ("energy_gap", e_samples - e_data)],
+            metrics: vec![
+                ("e_data", e_data),
+                ("e_samples", e_samples),
+                ("energy_gap", e_samples - e_data),
+            ],
         })
     }
 

@@ -3,7 +3,10 @@
 //! With noise scale s = 1 this samples exp(−E) up to the O(η) discretisation bias; IGEBM-style
 //! image training uses a large η with a small s. η and s may be schedules over the chain step.
 
-use ebm_core::{rng, Chains, Energy, Error, PluginArgs, Result, Sampler, Schedule, ScheduleConfig, StepCtx, StepInfo};
+use ebm_core::{
+    rng, Chains, Energy, Error, PluginArgs, Result, Sampler, Schedule, ScheduleConfig, StepCtx,
+    StepInfo,
+};
 use serde::{Deserialize, Serialize};
 
 /// `[sampler] kind = "langevin"`.
@@ -41,11 +44,16 @@ impl Default for LangevinParams {
 
 impl LangevinParams {
     pub fn validate(&self, section: &str) -> Result<()> {
-        self.step_size.validate_positive(&format!("{section}.step_size"))?;
-        self.noise_scale.validate_non_negative(&format!("{section}.noise_scale"))?;
+        self.step_size
+            .validate_positive(&format!("{section}.step_size"))?;
+        self.noise_scale
+            .validate_non_negative(&format!("{section}.noise_scale"))?;
         if let Some([lo, hi]) = self.clamp {
             if !(lo < hi) {
-                return Err(Error::config(format!("{section}.clamp"), format!("need lo < hi, got [{lo}, {hi}]")));
+                return Err(Error::config(
+                    format!("{section}.clamp"),
+                    format!("need lo < hi, got [{lo}, {hi}]"),
+                ));
             }
         }
         Ok(())
@@ -76,7 +84,12 @@ impl Sampler for Langevin {
         "langevin"
     }
 
-    fn step(&mut self, energy: &dyn Energy, chains: &mut Chains, ctx: &mut StepCtx) -> Result<StepInfo> {
+    fn step(
+        &mut self,
+        energy: &dyn Energy,
+        chains: &mut Chains,
+        ctx: &mut StepCtx,
+    ) -> Result<StepInfo> {
         let eta = self.params.step_size.value(ctx.step);
         let scale = self.params.noise_scale.value(ctx.step);
         let x = chains.x();

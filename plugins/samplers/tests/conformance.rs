@@ -6,7 +6,11 @@ use ebm_core::{build_sampler, rng, run_chains, sampler_names, Chains, PluginSpec
 use ebm_models::analytic::Gaussian;
 
 fn run(name: &str, seed: u64) -> Vec<Vec<f32>> {
-    let target = Gaussian::new(vec![0.0, 0.0, 0.0], vec![1.0, 0.3, 0.0, 0.3, 1.0, 0.0, 0.0, 0.0, 2.0]).unwrap();
+    let target = Gaussian::new(
+        vec![0.0, 0.0, 0.0],
+        vec![1.0, 0.3, 0.0, 0.3, 1.0, 0.0, 0.0, 0.0, 2.0],
+    )
+    .unwrap();
     let mut sampler = build_sampler("sampler", &PluginSpec::new(name)).unwrap();
     let mut r = rng::stream(seed, "conformance", 0);
     let start = (rng::randn(&mut r, &[64, 3], &Device::Cpu).unwrap() * 4.0).unwrap();
@@ -25,10 +29,20 @@ fn every_registered_sampler_conforms() {
         let a = run(name, 1);
         assert_eq!(a, run(name, 1), "{name}: same seed, same chains");
         assert_ne!(a, run(name, 2), "{name}: different seed, different chains");
-        assert!(a.iter().flatten().all(|v| v.is_finite()), "{name}: non-finite values");
+        assert!(
+            a.iter().flatten().all(|v| v.is_finite()),
+            "{name}: non-finite values"
+        );
         // Started at 4·N(0, I) (mean square 48), chains should end near the target's (4).
-        let ms: f32 = a.iter().map(|r| r.iter().map(|v| v * v).sum::<f32>()).sum::<f32>() / 64.0;
-        assert!(ms < 10.0, "{name}: mean square norm {ms}, chains did not relax");
+        let ms: f32 = a
+            .iter()
+            .map(|r| r.iter().map(|v| v * v).sum::<f32>())
+            .sum::<f32>()
+            / 64.0;
+        assert!(
+            ms < 10.0,
+            "{name}: mean square norm {ms}, chains did not relax"
+        );
     }
 }
 
@@ -36,7 +50,10 @@ fn every_registered_sampler_conforms() {
 fn bad_parameters_are_config_errors_naming_the_key() {
     let spec: PluginSpec = toml::from_str("kind = \"langevin\"\nstep_size = -0.1").unwrap();
     let e = build_sampler("sampler", &spec).err().unwrap();
-    assert!(e.is_config() && e.to_string().contains("sampler.step_size"), "{e}");
+    assert!(
+        e.is_config() && e.to_string().contains("sampler.step_size"),
+        "{e}"
+    );
     let spec: PluginSpec = toml::from_str("kind = \"langevin\"\nstep = 0.1").unwrap();
     let e = build_sampler("sampler", &spec).err().unwrap();
     assert!(e.to_string().contains("sampler.step"), "{e}");

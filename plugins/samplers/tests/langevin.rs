@@ -13,16 +13,31 @@ fn langevin_matches_a_correlated_gaussian() {
     let mut r = rng::stream(11, "test", 0);
     let n = 4000;
     let mut chains = Chains::new(rng::randn(&mut r, &[n, 2], &Device::Cpu).unwrap());
-    let mut sampler = Langevin::new(LangevinParams { step_size: 0.01.into(), ..Default::default() }).unwrap();
+    let mut sampler = Langevin::new(LangevinParams {
+        step_size: 0.01.into(),
+        ..Default::default()
+    })
+    .unwrap();
     run_chains(&mut sampler, &target, &mut chains, 1500, &mut r).unwrap();
     let x = chains.x().to_vec2::<f32>().unwrap();
 
-    let m: Vec<f64> = (0..2).map(|j| x.iter().map(|r| r[j] as f64).sum::<f64>() / n as f64).collect();
-    let c = |a: usize, b: usize| x.iter().map(|r| (r[a] as f64 - m[a]) * (r[b] as f64 - m[b])).sum::<f64>() / (n - 1) as f64;
+    let m: Vec<f64> = (0..2)
+        .map(|j| x.iter().map(|r| r[j] as f64).sum::<f64>() / n as f64)
+        .collect();
+    let c = |a: usize, b: usize| {
+        x.iter()
+            .map(|r| (r[a] as f64 - m[a]) * (r[b] as f64 - m[b]))
+            .sum::<f64>()
+            / (n - 1) as f64
+    };
     // Standard errors: mean √(σ²/n) = 0.016; variance σ²√(2/n) = 0.022; covariance ≈ 0.019.
     for j in 0..2 {
         assert!((m[j] - mean[j]).abs() < 0.06, "mean[{j}] = {}", m[j]);
-        assert!((c(j, j) - cov[3 * j]).abs() < 0.08, "var[{j}] = {}", c(j, j));
+        assert!(
+            (c(j, j) - cov[3 * j]).abs() < 0.08,
+            "var[{j}] = {}",
+            c(j, j)
+        );
     }
     assert!((c(0, 1) - 0.8).abs() < 0.07, "cov = {}", c(0, 1));
     assert_eq!(sampler.name(), "langevin");
@@ -33,11 +48,18 @@ fn clamp_keeps_chains_in_the_box() {
     let target = Gaussian::new(vec![3.0, 3.0], vec![1.0, 0.0, 0.0, 1.0]).unwrap();
     let mut r = rng::stream(12, "test", 0);
     let mut chains = Chains::new(rng::randn(&mut r, &[500, 2], &Device::Cpu).unwrap());
-    let mut sampler = Langevin::new(LangevinParams { clamp: Some([-1.0, 1.0]), ..Default::default() }).unwrap();
+    let mut sampler = Langevin::new(LangevinParams {
+        clamp: Some([-1.0, 1.0]),
+        ..Default::default()
+    })
+    .unwrap();
     run_chains(&mut sampler, &target, &mut chains, 50, &mut r).unwrap();
     let flat = chains.x().flatten_all().unwrap().to_vec1::<f32>().unwrap();
     assert!(flat.iter().all(|v| (-1.0..=1.0).contains(v)));
-    assert!(flat.iter().filter(|v| **v == 1.0).count() > 100, "the target pulls chains to the edge");
+    assert!(
+        flat.iter().filter(|v| **v == 1.0).count() > 100,
+        "the target pulls chains to the edge"
+    );
 }
 
 #[test]

@@ -12,7 +12,10 @@ pub struct DoubleWell {
 impl DoubleWell {
     pub fn new(barrier: f64) -> Result<Self> {
         if !(barrier > 0.0 && barrier.is_finite()) {
-            return Err(Error::config("barrier", format!("barrier height must be > 0, got {barrier}")));
+            return Err(Error::config(
+                "barrier",
+                format!("barrier height must be > 0, got {barrier}"),
+            ));
         }
         Ok(DoubleWell { barrier })
     }

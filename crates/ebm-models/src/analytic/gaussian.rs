@@ -16,10 +16,14 @@ impl Gaussian {
     pub fn new(mean: Vec<f64>, cov: Vec<f64>) -> Result<Self> {
         let d = mean.len();
         if cov.len() != d * d {
-            return Err(Error::config("cov", format!("expected {d}x{d} = {} values, got {}", d * d, cov.len())));
+            return Err(Error::config(
+                "cov",
+                format!("expected {d}x{d} = {} values, got {}", d * d, cov.len()),
+            ));
         }
-        let precision = spd_inverse(&cov, d)
-            .ok_or_else(|| Error::config("cov", "covariance must be symmetric positive definite"))?;
+        let precision = spd_inverse(&cov, d).ok_or_else(|| {
+            Error::config("cov", "covariance must be symmetric positive definite")
+        })?;
         Ok(Gaussian { mean, precision })
     }
 

@@ -21,10 +21,16 @@ impl GaussianMixture {
         let k = means.len();
         let dim = means.first().map(Vec::len).unwrap_or(0);
         if k == 0 || dim == 0 || means.iter().any(|m| m.len() != dim) {
-            return Err(Error::config("means", "need at least one mean, all of the same dimension"));
+            return Err(Error::config(
+                "means",
+                "need at least one mean, all of the same dimension",
+            ));
         }
         if stds.len() != k || weights.len() != k {
-            return Err(Error::config("stds", format!("need {k} stds and {k} weights")));
+            return Err(Error::config(
+                "stds",
+                format!("need {k} stds and {k} weights"),
+            ));
         }
         if stds.iter().any(|s| !(*s > 0.0)) || weights.iter().any(|w| !(*w > 0.0)) {
             return Err(Error::config("weights", "stds and weights must be > 0"));
@@ -54,10 +60,17 @@ impl GaussianMixture {
             .stds
             .iter()
             .zip(&self.log_weights)
-            .map(|(s, lw)| lw - self.dim as f64 * (s.ln() + 0.5 * (2.0 * std::f64::consts::PI).ln()))
+            .map(|(s, lw)| {
+                lw - self.dim as f64 * (s.ln() + 0.5 * (2.0 * std::f64::consts::PI).ln())
+            })
             .collect();
         let inv_var = constant(&inv_var, &[1, k], dt, dev)?;
-        let logp = (sq.broadcast_mul(&inv_var)? * -0.5)?.broadcast_add(&constant(&norm, &[1, k], dt, dev)?)?;
+        let logp = (sq.broadcast_mul(&inv_var)? * -0.5)?.broadcast_add(&constant(
+            &norm,
+            &[1, k],
+            dt,
+            dev,
+        )?)?;
         Ok((logp, m, inv_var))
     }
 }
@@ -73,7 +86,9 @@ impl Energy for GaussianMixture {
         let lse = logp.log_sum_exp(D::Minus1)?;
         let r = logp.broadcast_sub(&lse.unsqueeze(1)?)?.exp()?;
         let r_scaled = r.broadcast_mul(&inv_var)?; // rₖ/σₖ²
-        let g = x.broadcast_mul(&r_scaled.sum_keepdim(1)?)?.sub(&r_scaled.matmul(&m)?)?;
+        let g = x
+            .broadcast_mul(&r_scaled.sum_keepdim(1)?)?
+            .sub(&r_scaled.matmul(&m)?)?;
         Ok((lse.neg()?, g))
     }
 }

@@ -11,7 +11,10 @@ pub struct Harmonic {
 impl Harmonic {
     pub fn new(k: f64) -> Result<Self> {
         if !(k > 0.0 && k.is_finite()) {
-            return Err(Error::config("k", format!("spring constant must be > 0, got {k}")));
+            return Err(Error::config(
+                "k",
+                format!("spring constant must be > 0, got {k}"),
+            ));
         }
         Ok(Harmonic { k })
     }

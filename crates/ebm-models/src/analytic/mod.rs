@@ -21,6 +21,11 @@ pub(crate) fn row(values: &[f64], like: &Tensor) -> Result<Tensor> {
     constant(values, &[1, values.len()], like.dtype(), like.device())
 }
 
-pub(crate) fn constant(values: &[f64], shape: &[usize], dtype: DType, device: &Device) -> Result<Tensor> {
+pub(crate) fn constant(
+    values: &[f64],
+    shape: &[usize],
+    dtype: DType,
+    device: &Device,
+) -> Result<Tensor> {
     Ok(Tensor::from_slice(values, shape, device)?.to_dtype(dtype)?)
 }

@@ -13,7 +13,10 @@ impl Rosenbrock {
     /// The classic banana is a = 1, b = 100; sampling demos use a smaller b.
     pub fn new(a: f64, b: f64) -> Result<Self> {
         if !(a.is_finite() && b > 0.0 && b.is_finite()) {
-            return Err(Error::config("b", format!("need finite a and b > 0, got a {a}, b {b}")));
+            return Err(Error::config(
+                "b",
+                format!("need finite a and b > 0, got a {a}, b {b}"),
+            ));
         }
         Ok(Rosenbrock { a, b })
     }
