@@ -163,7 +163,7 @@ impl Trainer {
         let s = self.state.step;
         plots::landscape(
             &self.dir.plots().join(format!("landscape_step_{s:07}.png")),
-            &format!("step {s}: model density, data and persistent chains"),
+            &format!("step {s}: exp(-E), data, persistent chains"),
             self.state.model.detached().as_ref(),
             self.config.data.plot_bounds(),
             &self.data_points,
