@@ -43,11 +43,12 @@ impl PluginArgs<'_> {
         let value = toml::Value::Table(self.spec.params.clone());
         serde_path_to_error::deserialize(value).map_err(|e| {
             let path = e.path().to_string();
-            let message = e.inner().to_string();
-            // serde reports an unknown field at its parent; name the field itself.
+            let message = e.inner().to_string().trim().to_string();
+            // serde may report an unknown field at its parent; name the field itself, once.
             let field = message
                 .strip_prefix("unknown field `")
-                .and_then(|rest| rest.split('`').next());
+                .and_then(|rest| rest.split('`').next())
+                .filter(|f| path.rsplit('.').next() != Some(*f));
             let mut key = self.section.to_string();
             for part in [path.as_str(), field.unwrap_or("")] {
                 if !part.is_empty() && part != "." {
@@ -172,7 +173,7 @@ mod tests {
     fn errors_name_the_full_key() {
         let e = args_err("kind = \"x\"\nstep_sise = 1.0");
         assert!(
-            e.contains("`sampler.step_sise`") && e.contains("step_size"),
+            e.contains("`sampler.step_sise`:") && e.contains("step_size") && !e.contains('\n'),
             "{e}"
         );
         let e = args_err("kind = \"x\"\nstep_size = \"big\"");
