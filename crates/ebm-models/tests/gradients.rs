@@ -14,10 +14,8 @@ fn points(seed: u64, n: usize, d: usize) -> Tensor {
         .unwrap()
 }
 
-fn max_abs_diff(a: &Tensor, b: &Tensor) -> f64 {
-    (a - b)
-        .unwrap()
-        .abs()
+fn max_abs(t: &Tensor) -> f64 {
+    t.abs()
         .unwrap()
         .flatten_all()
         .unwrap()
@@ -27,20 +25,16 @@ fn max_abs_diff(a: &Tensor, b: &Tensor) -> f64 {
         .unwrap()
 }
 
+fn max_abs_diff(a: &Tensor, b: &Tensor) -> f64 {
+    max_abs(&(a - b).unwrap())
+}
+
 fn assert_matches_autograd(name: &str, e: &dyn Energy, x: &Tensor) {
     let (e1, g1) = e.energy_and_grad(x).unwrap();
     let (e2, g2) = autograd_energy_and_grad(e, x).unwrap();
     assert_eq!(g1.dims(), x.dims(), "{name}: gradient shape");
     assert!(max_abs_diff(&e1, &e2) < 1e-10, "{name}: energy differs");
-    let scale = 1.0
-        + g2.abs()
-            .unwrap()
-            .flatten_all()
-            .unwrap()
-            .max(0)
-            .unwrap()
-            .to_scalar::<f64>()
-            .unwrap();
+    let scale = 1.0 + max_abs(&g2);
     let d = max_abs_diff(&g1, &g2);
     assert!(
         d < 1e-9 * scale,
