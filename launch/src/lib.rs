@@ -103,6 +103,9 @@ fn execute(cli: &Cli) -> Result<(), Error> {
         "  MMD² to fresh data {:.5} (bandwidth {}; fresh-vs-fresh floor {:.5}, init noise {:.5}), energy distance {:.4}",
         e.mmd2, e.mmd_bandwidth, e.mmd2_floor, e.mmd2_init, e.energy_distance
     );
+    if let Some(c) = e.mmd2_chains {
+        println!("  MMD² of the persistent chains to fresh data {c:.5}");
+    }
     println!("  samples.npy ({} × {} sampler steps from noise), eval.json, metrics.jsonl, plots/, checkpoints/", e.n_samples, e.steps);
     Ok(())
 }

@@ -79,6 +79,10 @@ pub struct EvalReport {
     /// MMD² between the init distribution and the data: where sampling starts.
     pub mmd2_init: f64,
     pub mean_acceptance: Option<f64>,
+    /// MMD² between (up to `n_samples` of) the persistent training chains and the data, for
+    /// losses that keep them: low here but high for `mmd2` means sampling from noise is the
+    /// problem, not the model.
+    pub mmd2_chains: Option<f64>,
 }
 
 /// Draws evaluation samples from `energy` as `[eval]` says. Seeded by the run seed alone, so the
@@ -104,9 +108,11 @@ pub fn draw_samples(
     Ok((chains.into_x(), summary.mean_acceptance))
 }
 
-/// Compares `samples` with fresh data from the run's data distribution.
+/// Compares `samples` (and the persistent `chains`, if any) with fresh data from the run's data
+/// distribution.
 pub fn compare_with_data(
     samples: &Tensor,
+    chains: Option<&Tensor>,
     config: &RunConfig,
     mean_acceptance: Option<f64>,
 ) -> Result<EvalReport> {
@@ -124,6 +130,16 @@ pub fn compare_with_data(
         .init
         .fill(&mut rng::stream(config.seed, "eval-init-ref", 0), n * dim);
     let bw = eval.mmd_bandwidth;
+    let mmd2_chains = match chains {
+        Some(c) => {
+            let c = c
+                .narrow(0, 0, c.dims()[0].min(n))?
+                .flatten_all()?
+                .to_vec1::<f32>()?;
+            Some(distance::mmd2_rbf(&c, &fresh.data, dim, bw))
+        }
+        None => None,
+    };
     Ok(EvalReport {
         n_samples: n,
         steps: eval.steps,
@@ -133,5 +149,6 @@ pub fn compare_with_data(
         mmd2_floor: distance::mmd2_rbf(&fresh2.data, &fresh.data, dim, bw),
         mmd2_init: distance::mmd2_rbf(&init, &fresh.data, dim, bw),
         mean_acceptance,
+        mmd2_chains,
     })
 }

@@ -180,7 +180,11 @@ impl Trainer {
         let (samples, acceptance) =
             eval::draw_samples(view.as_ref(), &self.config, &shape, &self.state.device)?;
         write_atomic(&self.dir.samples(), |tmp| Ok(samples.write_npy(tmp)?))?;
-        let report = eval::compare_with_data(&samples, &self.config, acceptance)?;
+        let chains = match self.state.loss.chain_bank() {
+            Some(bank) => Some(bank.to_tensor(&self.state.device)?),
+            None => None,
+        };
+        let report = eval::compare_with_data(&samples, chains.as_ref(), &self.config, acceptance)?;
         let json =
             serde_json::to_string_pretty(&report).map_err(|e| Error::Config(e.to_string()))?;
         write_atomic(&self.dir.eval(), |tmp| {
