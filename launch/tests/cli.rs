@@ -260,3 +260,24 @@ fn resume_after_stopping_is_identical_to_an_uninterrupted_run() {
     );
     assert_eq!(read(&whole, "eval.json"), read(&parts, "eval.json"));
 }
+
+#[test]
+fn set_with_a_table_replaces_the_whole_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!("{SMALL}\n[eval.init]\nkind = \"normal\"\nmean = 0.5\nstd = 2.0\n");
+    let config = write_config(dir.path(), "small.toml", &text);
+    let out = dir.path().join("run");
+    train(
+        &config,
+        &out,
+        &[
+            "train.steps=2",
+            "eval.init={kind=\"uniform\",low=-1.5,high=2.5}",
+        ],
+    );
+    let resolved = std::fs::read_to_string(out.join("config.toml")).unwrap();
+    assert!(
+        resolved.contains("kind = \"uniform\"") && !resolved.contains("mean = 0.5"),
+        "{resolved}"
+    );
+}

@@ -4,31 +4,29 @@
 //! Environment keys use `__` for nesting: `EBM_TRAIN__STEPS=100` sets `train.steps`.
 
 use crate::{Error, Result, RunConfig};
-use figment::providers::{Env, Format, Toml};
-use figment::value::{Dict, Map, Value};
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::value::{Dict, Value};
 use figment::{Figment, Metadata, Profile, Provider, Source};
 use std::path::Path;
 
 /// A parsed config and the layers it came from (kept to name the origin of a key in errors).
 pub struct LoadedConfig {
     pub config: RunConfig,
-    figment: Figment,
+    origins: Origins,
+}
+
+/// Where each key's value came from.
+struct Origins {
+    /// The file and environment layers.
+    layers: Figment,
+    /// Keys set with `--set`.
+    set_keys: Vec<String>,
 }
 
 impl LoadedConfig {
     /// Where the value of `key` came from: the file path, the environment, or the command line.
     pub fn origin_of(&self, key: &str) -> String {
-        // A key the user mistyped has no value of its own; fall back to its table's origin.
-        let mut k = key;
-        loop {
-            if let Some(m) = self.figment.find_metadata(k) {
-                return describe(m);
-            }
-            match k.rfind('.') {
-                Some(i) => k = &k[..i],
-                None => return String::new(),
-            }
-        }
+        self.origins.origin_of(key)
     }
 
     /// Adds the origin to a config error.
@@ -40,24 +38,31 @@ impl LoadedConfig {
     }
 }
 
+impl Origins {
+    fn origin_of(&self, key: &str) -> String {
+        let under = |set: &String| key == set || key.starts_with(&format!("{set}."));
+        if self.set_keys.iter().any(under) {
+            return "--set on the command line".into();
+        }
+        // A key the user mistyped has no value of its own; fall back to its table's origin.
+        let mut k = key;
+        loop {
+            if let Some(m) = self.layers.find_metadata(k) {
+                return describe(m);
+            }
+            match k.rfind('.') {
+                Some(i) => k = &k[..i],
+                None => return String::new(),
+            }
+        }
+    }
+}
+
 fn describe(m: &Metadata) -> String {
     match &m.source {
         Some(Source::File(p)) => p.display().to_string(),
         Some(Source::Custom(c)) => c.clone(),
         _ => m.name.to_string(),
-    }
-}
-
-/// The `--set key=value` pairs as a figment layer named after the command line.
-struct CommandLine(Dict);
-
-impl Provider for CommandLine {
-    fn metadata(&self) -> Metadata {
-        Metadata::named("--set on the command line")
-    }
-
-    fn data(&self) -> std::result::Result<Map<Profile, Dict>, figment::Error> {
-        Ok(Profile::Default.collect(self.0.clone()))
     }
 }
 
@@ -96,45 +101,56 @@ pub fn load(file: &Path, sets: &[String]) -> Result<LoadedConfig> {
             file.display()
         )));
     }
-    let mut figment = Figment::new()
+    let layers = Figment::new()
         .merge(Toml::file_exact(file))
         .merge(Env::prefixed("EBM_").split("__"));
-    let mut cli = Dict::new();
+    let mut tree = layers
+        .data()
+        .map_err(|e| Error::Config(format_figment_error(e, &|_| String::new())))?
+        .remove(&Profile::Default)
+        .unwrap_or_default();
+    // `--set` replaces what is at its key, tables included: `--set 'eval.init={kind="uniform",
+    // low=-2,high=2}'` must not inherit the file's `mean` and `std` as a deep merge would.
+    let mut set_keys = Vec::new();
     for pair in sets {
         let (key, value) = parse_set(pair)?;
-        // Built directly (not through another Figment) so the values carry no foreign tags and
-        // `find_metadata` names "--set on the command line" as their origin.
         let value =
             Value::serialize(value).map_err(|e| Error::Config(format!("--set `{pair}`: {e}")))?;
-        let nested = key.rsplit('.').fold(value, |inner, part| {
-            Value::from(Dict::from([(part.to_string(), inner)]))
-        });
-        if let Value::Dict(_, d) = nested {
-            cli = merge_dicts(cli, d);
-        }
+        set_at(&mut tree, &key, value)
+            .map_err(|m| Error::Config(format!("--set `{pair}`: {m}")))?;
+        set_keys.push(key);
     }
-    figment = figment.merge(CommandLine(cli));
-    let config: RunConfig = figment
+    let origins = Origins { layers, set_keys };
+    let config: RunConfig = Figment::from(Serialized::defaults(tree))
         .extract()
-        .map_err(|e| Error::Config(format_figment_error(e)))?;
-    let loaded = LoadedConfig { config, figment };
+        .map_err(|e| Error::Config(format_figment_error(e, &|k| origins.origin_of(k))))?;
+    let loaded = LoadedConfig { config, origins };
     loaded.config.validate().map_err(|e| loaded.locate(e))?;
     Ok(loaded)
 }
 
-fn merge_dicts(mut base: Dict, over: Dict) -> Dict {
-    for (k, v) in over {
-        let merged = match (base.remove(&k), v) {
-            (Some(Value::Dict(t, a)), Value::Dict(_, b)) => Value::Dict(t, merge_dicts(a, b)),
-            (_, v) => v,
+/// Puts `value` at the dotted `key`, replacing whatever was there.
+fn set_at(tree: &mut Dict, key: &str, value: Value) -> std::result::Result<(), String> {
+    let mut parts = key.split('.').peekable();
+    let mut node = tree;
+    while let Some(part) = parts.next() {
+        if parts.peek().is_none() {
+            node.insert(part.to_string(), value);
+            return Ok(());
+        }
+        let child = node
+            .entry(part.to_string())
+            .or_insert_with(|| Value::from(Dict::new()));
+        node = match child {
+            Value::Dict(_, d) => d,
+            _ => return Err(format!("`{part}` is a value, not a table")),
         };
-        base.insert(k, merged);
     }
-    base
+    Ok(())
 }
 
 /// figment's errors list every problem; each line says the key and the source.
-fn format_figment_error(e: figment::Error) -> String {
+fn format_figment_error(e: figment::Error, origin_of: &dyn Fn(&str) -> String) -> String {
     e.into_iter()
         .map(|e| {
             let key = if e.path.is_empty() {
@@ -142,12 +158,17 @@ fn format_figment_error(e: figment::Error) -> String {
             } else {
                 format!("config key `{}`", e.path.join("."))
             };
-            let source = e
-                .metadata
-                .as_ref()
-                .map(describe)
-                .map(|s| format!(" (from {s})"))
-                .unwrap_or_default();
+            // The resolved tree was rebuilt from the layers, so ask them (not the error's
+            // metadata) where the key came from.
+            let origin = match e.path.is_empty() {
+                true => e.metadata.as_ref().map(describe).unwrap_or_default(),
+                false => origin_of(&e.path.join(".")),
+            };
+            let source = if origin.is_empty() {
+                origin
+            } else {
+                format!(" (from {origin})")
+            };
             format!("{key}{source}: {}", e.kind)
         })
         .collect::<Vec<_>>()
