@@ -195,7 +195,7 @@ impl Trainer {
             plots::landscape(
                 &self.dir.plots().join("landscape_final.png"),
                 &format!(
-                    "step {}: model density, data and {} samples ({} steps from noise)",
+                    "step {}: exp(-E), data, {} samples after {} steps",
                     self.state.step,
                     pts.len(),
                     self.config.eval.steps
