@@ -149,8 +149,15 @@ fn missing_config_and_bad_flags_exit_2() {
     let o = launch(&["--no-such-flag"], &[]);
     assert_eq!(o.status.code(), Some(2));
     let dir = tempfile::tempdir().unwrap();
+    // --resume of a folder with no run: its config.toml is missing.
     let o = launch(&["--resume", dir.path().to_str().unwrap()], &[]);
-    assert_ne!(o.status.code(), Some(0));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("config.toml"), "{}", stderr(&o));
+    // --resume of a folder with a config but no checkpoints.
+    std::fs::write(dir.path().join("config.toml"), SMALL).unwrap();
+    let o = launch(&["--resume", dir.path().to_str().unwrap()], &[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("checkpoints"), "{}", stderr(&o));
 }
 
 #[test]

@@ -44,9 +44,11 @@ pub enum Error {
 }
 
 impl Error {
+    /// True for mistakes in what the user asked for (config, `--out`, `--resume`): the launcher
+    /// exits with 2 for these, 1 for failures while running.
     pub fn is_config(&self) -> bool {
         match self {
-            Error::Config(_) => true,
+            Error::Config(_) | Error::RunDir { .. } => true,
             Error::Core(e) => e.is_config(),
             _ => false,
         }
