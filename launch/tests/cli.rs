@@ -212,7 +212,7 @@ fn a_run_writes_its_folder_and_env_and_set_override_the_file() {
         &[config.to_str().unwrap(), "--out", out.to_str().unwrap()],
         &[],
     );
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("--resume"), "{}", stderr(&o));
     assert_eq!(
         std::fs::read_to_string(out.join("metrics.jsonl")).unwrap(),
