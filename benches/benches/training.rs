@@ -1,11 +1,9 @@
-//! PCD training step and Langevin steps on the anchor MLP.
+//! One PCD training step on two moons, configured as TorchEBM's bench (c).
 //!
 //! `cargo bench -p ebm-benches --bench training`
 
 use candle_core::Device;
-use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
-use ebm_core::{rng, run_chains, Chains, Sampler};
-use ebm_samplers::{Langevin, LangevinParams};
+use criterion::{criterion_group, criterion_main, Criterion};
 use ebm_train::{load, train_step, TrainState};
 
 fn pcd_step(c: &mut Criterion) {
@@ -22,39 +20,5 @@ fn pcd_step(c: &mut Criterion) {
     });
 }
 
-fn langevin(c: &mut Criterion) {
-    let model = ebm_benches::anchor_mlp();
-    let view = model.detached();
-    let mut group = c.benchmark_group("langevin_step/mlp_2_128_128_1_silu");
-    for chains in [10usize, 1_000, 10_000] {
-        group.throughput(Throughput::Elements(chains as u64));
-        group.bench_function(format!("{chains}_chains"), |b| {
-            let mut r = rng::stream(0, "bench", 0);
-            let mut sampler = Langevin::new(LangevinParams::default()).expect("sampler");
-            b.iter_batched(
-                || {
-                    Chains::new(
-                        rng::randn(&mut rng::stream(1, "x", 0), &[chains, 2], &Device::Cpu)
-                            .expect("x"),
-                    )
-                },
-                |mut ch| {
-                    run_chains(
-                        &mut sampler as &mut dyn Sampler,
-                        view.as_ref(),
-                        &mut ch,
-                        1,
-                        &mut r,
-                    )
-                    .expect("step");
-                    ch
-                },
-                BatchSize::SmallInput,
-            )
-        });
-    }
-    group.finish();
-}
-
-criterion_group!(benches, pcd_step, langevin);
+criterion_group!(benches, pcd_step);
 criterion_main!(benches);
