@@ -1,0 +1,103 @@
+//! Annealed Langevin dynamics: Langevin at a scheduled temperature T(step),
+//! x ← x − η·∇E(x) + √(2η·T)·ε, which samples exp(−E/T) (up to the O(η) bias of the unadjusted
+//! scheme). Annealing from a hot T down to 1 lets chains cross barriers early and settle late,
+//! e.g. `temperature = { kind = "linear", start = 5.0, end = 1.0, steps = 200 }`. The default
+//! temperature is a constant 1, which is plain Langevin; T = 0 is gradient descent.
+//!
+//! Each step is the Langevin kernel with noise scale √T, so the update is written once.
+
+use crate::{Langevin, LangevinParams};
+use ebm_core::{
+    Chains, Energy, PluginArgs, Result, Sampler, Schedule, ScheduleConfig, StepCtx, StepInfo,
+};
+use serde::{Deserialize, Serialize};
+
+/// `[sampler] kind = "annealed_langevin"`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnnealedLangevinParams {
+    /// η, the gradient step (a number or a schedule).
+    #[serde(default = "default_step_size")]
+    pub step_size: ScheduleConfig,
+    /// T, the temperature (a number or a schedule over the chain step); ≥ 0, default 1.
+    #[serde(default = "default_temperature")]
+    pub temperature: ScheduleConfig,
+    /// Optional `[lo, hi]` box the chains are clamped to after each step.
+    #[serde(default)]
+    pub clamp: Option<[f64; 2]>,
+}
+
+fn default_step_size() -> ScheduleConfig {
+    ScheduleConfig::Constant(0.01)
+}
+
+fn default_temperature() -> ScheduleConfig {
+    ScheduleConfig::Constant(1.0)
+}
+
+impl Default for AnnealedLangevinParams {
+    fn default() -> Self {
+        AnnealedLangevinParams {
+            step_size: default_step_size(),
+            temperature: default_temperature(),
+            clamp: None,
+        }
+    }
+}
+
+impl AnnealedLangevinParams {
+    /// The Langevin kernel of one step: η and s = √T taken at `step`.
+    fn langevin_at(&self, step: u64) -> LangevinParams {
+        LangevinParams {
+            step_size: self.step_size.value(step).into(),
+            noise_scale: self.temperature.value(step).max(0.0).sqrt().into(),
+            clamp: self.clamp,
+        }
+    }
+
+    pub fn validate(&self, section: &str) -> Result<()> {
+        self.temperature
+            .validate_non_negative(&format!("{section}.temperature"))?;
+        LangevinParams {
+            step_size: self.step_size.clone(),
+            ..self.langevin_at(0)
+        }
+        .validate(section)
+    }
+}
+
+pub struct AnnealedLangevin {
+    params: AnnealedLangevinParams,
+}
+
+impl AnnealedLangevin {
+    pub fn new(params: AnnealedLangevinParams) -> Result<Self> {
+        params.validate("sampler")?;
+        Ok(AnnealedLangevin { params })
+    }
+
+    fn from_args(args: &PluginArgs) -> Result<Box<dyn Sampler>> {
+        let params: AnnealedLangevinParams = args.parse()?;
+        params.validate(args.section)?;
+        Ok(Box::new(AnnealedLangevin { params }))
+    }
+}
+
+ebm_core::register_sampler!("annealed_langevin", AnnealedLangevin::from_args);
+
+impl Sampler for AnnealedLangevin {
+    fn name(&self) -> &'static str {
+        "annealed_langevin"
+    }
+
+    fn step(
+        &mut self,
+        energy: &dyn Energy,
+        chains: &mut Chains,
+        ctx: &mut StepCtx,
+    ) -> Result<StepInfo> {
+        // Both values are already validated, so building the kernel cannot fail on them; it is a
+        // few floats, cheaper than the gradient by far.
+        Langevin::new(self.params.langevin_at(ctx.step))?.step(energy, chains, ctx)
+    }
+}
