@@ -3,6 +3,8 @@
 //! ```text
 //! ebm-launch CONFIG [--out DIR] [--set key=value]...      # a new run
 //! ebm-launch --resume DIR [--set key=value]...            # continue DIR from its newest checkpoint
+//! ebm-launch sample DIR [--n 2000] [--steps 500] [--sampler NAME] [--set-sampler key=value]...
+//!            [--seed S] [--thin K] [--out FILE.npy]       # draw samples from a trained run
 //! ```
 //!
 //! A custom binary that links its own plugins is three lines:
@@ -14,8 +16,9 @@
 //! Exit codes: 0 success, 1 the run failed (I/O, divergence), 2 the command line or the config is
 //! wrong (the message names the key and the file).
 
-use clap::Parser;
-use ebm_train::{Error, Start, Trainer};
+use clap::{Args, Parser, Subcommand};
+use ebm_core::PluginSpec;
+use ebm_train::{Error, SampleRunOptions, Start, Trainer};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -26,8 +29,13 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Train an energy-based model from a TOML file.
 #[derive(Debug, Parser)]
+// `args_conflicts_with_subcommands`: `ebm-launch CONFIG ...` keeps working beside
+// `ebm-launch sample DIR ...`; a first argument `sample` always means the subcommand.
 #[command(name = "ebm-launch", version, about, long_about = None)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
     /// The run's TOML config (with --resume it defaults to DIR/config.toml).
     pub config: Option<PathBuf>,
     /// Run folder (default: runs/<config name>, with a numeric suffix if taken).
@@ -39,6 +47,41 @@ pub struct Cli {
     /// Continue the run in DIR from its newest checkpoint.
     #[arg(long, value_name = "DIR", conflicts_with = "out")]
     pub resume: Option<PathBuf>,
+}
+
+/// What else the launcher does besides training.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Draw samples from a trained run's newest checkpoint, with diagnostics and plots.
+    Sample(SampleArgs),
+}
+
+/// `ebm-launch sample`.
+#[derive(Debug, Args)]
+pub struct SampleArgs {
+    /// The run folder (holds config.toml and checkpoints/).
+    pub run_dir: PathBuf,
+    /// Number of chains, hence of samples.
+    #[arg(long, default_value_t = 2000)]
+    pub n: usize,
+    /// Sampler steps from the run's [eval.init] distribution.
+    #[arg(long, default_value_t = 500)]
+    pub steps: u64,
+    /// Sampler to use with its default parameters (default: the run's [eval.sampler] or [sampler]).
+    #[arg(long, value_name = "NAME")]
+    pub sampler: Option<String>,
+    /// Override a sampler parameter, e.g. --set-sampler step_size=0.005.
+    #[arg(long = "set-sampler", value_name = "KEY=VALUE")]
+    pub sampler_sets: Vec<String>,
+    /// Seed of the chains (default: the run's seed).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Keep every K-th state for the diagnostics and the path plot.
+    #[arg(long, value_name = "K", default_value_t = 1)]
+    pub thin: u64,
+    /// The samples file (default: RUN_DIR/sampled/samples.npy); the other outputs go beside it.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
 }
 
 /// Parses the command line, runs the job, and returns the process exit code.
@@ -73,6 +116,9 @@ fn init_logging() {
 }
 
 fn execute(cli: &Cli) -> Result<(), Error> {
+    if let Some(Command::Sample(args)) = &cli.command {
+        return sample(args);
+    }
     let (config_path, dir, start) = match (&cli.resume, &cli.config) {
         (Some(dir), config) => (
             config.clone().unwrap_or_else(|| dir.join("config.toml")),
@@ -107,6 +153,45 @@ fn execute(cli: &Cli) -> Result<(), Error> {
         println!("  MMD² of the persistent chains to fresh data {c:.5}");
     }
     println!("  samples.npy ({} × {} sampler steps from noise), eval.json, metrics.jsonl, plots/, checkpoints/", e.n_samples, e.steps);
+    Ok(())
+}
+
+fn sample(args: &SampleArgs) -> Result<(), Error> {
+    let opts = SampleRunOptions {
+        n: args.n,
+        steps: args.steps,
+        sampler: args.sampler.as_deref().map(PluginSpec::new),
+        sampler_sets: args.sampler_sets.clone(),
+        seed: args.seed,
+        thin: args.thin,
+        out: args
+            .out
+            .clone()
+            .unwrap_or_else(|| args.run_dir.join("sampled").join("samples.npy")),
+    };
+    let report = ebm_train::sample_from_run(&args.run_dir, &opts)?;
+    println!(
+        "sampled {} chains × {} `{}` steps from {} (training step {})",
+        opts.n,
+        opts.steps,
+        report.sampler.kind,
+        report.checkpoint.display(),
+        report.train_step
+    );
+    if let Some(a) = report.mean_acceptance {
+        println!("  mean acceptance {a:.3}");
+    }
+    for d in &report.dims {
+        println!(
+            "  dim {}: mean {:.4}  var {:.4}  ESS {:.1}  split-R̂ {:.4}",
+            d.dim, d.mean, d.variance, d.ess, d.rhat
+        );
+    }
+    println!("  {}", report.samples.display());
+    println!("  {}", report.diagnostics.display());
+    for p in &report.plots {
+        println!("  {}", p.display());
+    }
     Ok(())
 }
 

@@ -2,7 +2,8 @@
 //!
 //! - [`Energy`] / [`Model`]: E(x) over a batch and its input gradient; models add parameters and a
 //!   detached view for sampling.
-//! - [`Sampler`]: one transition on [`Chains`]; [`run_chains`] is the shared loop.
+//! - [`Sampler`]: one transition on [`Chains`]; [`run_chains`] is the shared loop, [`sample`] the
+//!   driver that also keeps a thinned trajectory and reports ESS / split-R̂ ([`diagnostics`]).
 //! - [`Loss`]: batch → scalar + metrics; [`ChainBank`] holds PCD's persistent chains.
 //! - [`Schedule`]: any scalar hyper-parameter as a function of the step.
 //! - [`Interpolant`], [`Integrator`]: paths and ODE/SDE steps for flow-style losses.
@@ -13,6 +14,8 @@
 
 mod bank;
 mod chains;
+pub mod diagnostics;
+mod driver;
 mod energy;
 mod error;
 mod integrator;
@@ -25,6 +28,8 @@ mod schedule;
 
 pub use bank::{ChainBank, ChainInit, Drawn};
 pub use chains::Chains;
+pub use diagnostics::{effective_sample_size, split_rhat, Diagnostics};
+pub use driver::{sample, SampleOptions, SampleOutput};
 pub use energy::{autograd_energy_and_grad, Energy, Model, Param};
 pub use error::{Error, Result};
 pub use integrator::{Drift, Integrator};

@@ -4,6 +4,7 @@
 //! the model, sampler, loss and data from it and runs the loop ([`train_step`] is one step),
 //! writing the run folder ([`RunDir`]): resolved `config.toml`, `metrics.jsonl`, `plots/`,
 //! `samples.npy`, `eval.json` and `checkpoints/` from which `Start::Resume` continues exactly.
+//! [`sample_from_run`] draws new samples (with diagnostics and plots) from a finished run.
 
 pub mod checkpoint;
 mod config;
@@ -15,6 +16,7 @@ mod metrics;
 mod optim;
 pub mod plots;
 mod run_dir;
+mod sample_run;
 mod state;
 mod step;
 mod trainer;
@@ -26,6 +28,7 @@ pub use load::{load, LoadedConfig};
 pub use metrics::{MetricsLog, Row};
 pub use optim::{AdamW, OptimConfig};
 pub use run_dir::RunDir;
+pub use sample_run::{sample_from_run, SampleRunOptions, SampleRunReport};
 pub use state::TrainState;
 pub use step::train_step;
 pub use trainer::{Start, TrainSummary, Trainer};

@@ -19,6 +19,7 @@ mod plane;
 mod render;
 mod scatter;
 mod style;
+mod trajectories;
 
 pub use error::{Error, Result};
 pub use grid::grid_points;
@@ -26,3 +27,4 @@ pub use landscape::{draw_landscape, Landscape};
 pub use layers::PointLayer;
 pub use line_chart::{draw_line_chart, LineChart, Series};
 pub use scatter::draw_scatter;
+pub use trajectories::{draw_trajectories, Trajectories, PATH_COLORS};

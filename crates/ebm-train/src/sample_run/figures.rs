@@ -1,0 +1,81 @@
+//! The figures of `ebm-launch sample` for 2-D models: the samples over the energy landscape,
+//! and a few chains' paths from their start to their end.
+
+use crate::{plots, Result, RunConfig, TrainState};
+use candle_core::{Device, Tensor};
+use ebm_core::{Energy, SampleOutput};
+use std::path::{Path, PathBuf};
+
+/// Chains drawn in the trajectory figure, and points per drawn path: more turns the figure into
+/// a tangle in which no single path can be followed.
+const PATHS: usize = 4;
+const PATH_POINTS: usize = 60;
+const GRID: usize = 120;
+
+/// `dir/<stem><suffix>` next to `out`.
+pub(super) fn sibling(out: &Path, suffix: &str) -> PathBuf {
+    let stem = out
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("samples");
+    out.with_file_name(format!("{stem}{suffix}"))
+}
+
+/// `<stem>.png` (samples over the landscape) and `<stem>_trajectories.png` (a few chains' paths).
+pub(super) fn draw(
+    out_path: &Path,
+    config: &RunConfig,
+    state: &TrainState,
+    out: &SampleOutput,
+    energy: &dyn Energy,
+) -> Result<Vec<PathBuf>> {
+    let bounds = config.data.plot_bounds();
+    let data: Vec<[f32; 2]> = state
+        .batcher
+        .points()
+        .data
+        .chunks(2)
+        .take(2000)
+        .map(|r| [r[0], r[1]])
+        .collect();
+    let samples = plots::points_2d(&out.final_x, 2000)?;
+    let landscape = sibling(out_path, ".png");
+    let title = format!(
+        "step {}: exp(-E), data, {} samples after {} steps",
+        state.step,
+        samples.len(),
+        out.acceptance.len()
+    );
+    let label = "samples";
+    plots::landscape(&landscape, &title, energy, bounds, &data, &samples, label)?;
+
+    let grid = ebm_viz::grid_points(bounds, GRID);
+    let flat: Vec<f32> = grid.iter().flat_map(|p| *p).collect();
+    let e = energy
+        .energy(&Tensor::from_vec(flat, (grid.len(), 2), &Device::Cpu)?)?
+        .to_vec1::<f32>()?;
+    let n_paths = PATHS.min(out.final_x.dims()[0]);
+    // At most PATH_POINTS states per path, always including the start and the final state.
+    let len = out.trajectory.len();
+    let every = len.div_ceil(PATH_POINTS).max(1);
+    let picked = (0..len).filter(|i| (len - 1 - i).is_multiple_of(every));
+    let states: Vec<Vec<[f32; 2]>> = std::iter::once(&out.start)
+        .chain(picked.map(|i| &out.trajectory[i]))
+        .map(|x| plots::points_2d(x, n_paths))
+        .collect::<Result<_>>()?;
+    let paths: Vec<Vec<[f32; 2]>> = (0..n_paths)
+        .map(|c| states.iter().map(|s| s[c]).collect())
+        .collect();
+    let trajectories = sibling(out_path, "_trajectories.png");
+    ebm_viz::draw_trajectories(
+        &trajectories,
+        &ebm_viz::Trajectories {
+            title: &format!("{n_paths} chains over {} steps", out.acceptance.len()),
+            bounds,
+            resolution: GRID,
+            energy: &e,
+            paths: &paths,
+        },
+    )?;
+    Ok(vec![landscape, trajectories])
+}
