@@ -48,25 +48,33 @@ fn draw(root: &Canvas, landscape: &Landscape) -> DrawResult {
     let (width, _) = body.dim_in_pixel();
     let (main, bar) = body.split_horizontally(width.saturating_sub(COLORBAR_WIDTH));
     let mut chart = plane::build(&main, landscape.bounds)?;
-    chart.draw_series(cells(landscape))?;
+    chart.draw_series(density_cells(
+        landscape.bounds,
+        landscape.resolution,
+        landscape.energy,
+    ))?;
     plane::draw_axes(&mut chart, false)?;
     draw_layers(&mut chart, landscape.bounds, &landscape.layers)?;
     draw_colorbar(&bar)
 }
 
-/// One filled rectangle per grid cell, coloured by its density.
-fn cells<'a>(landscape: &'a Landscape) -> impl Iterator<Item = Rectangle<(f32, f32)>> + 'a {
-    let [x_min, x_max, y_min, y_max] = landscape.bounds;
-    let n = landscape.resolution;
+/// One filled rectangle per grid cell, coloured by its density exp(−(E − min E)). Shared by the
+/// landscape and trajectory plots.
+pub(crate) fn density_cells(
+    bounds: [f32; 4],
+    resolution: usize,
+    energy: &[f32],
+) -> impl Iterator<Item = Rectangle<(f32, f32)>> + '_ {
+    let [x_min, x_max, y_min, y_max] = bounds;
+    let n = resolution;
     let (dx, dy) = ((x_max - x_min) / n as f32, (y_max - y_min) / n as f32);
     // The minimum over finite energies only: one NaN must not grey out the plot.
-    let min_energy = landscape
-        .energy
+    let min_energy = energy
         .iter()
         .copied()
         .filter(|e| e.is_finite())
         .fold(f32::INFINITY, f32::min);
-    landscape.energy.iter().enumerate().map(move |(k, &e)| {
+    energy.iter().enumerate().map(move |(k, &e)| {
         let (i, j) = ((k % n) as f32, (k / n) as f32);
         // Edges come from the same formula for both neighbours, so cells tile
         // without seams.

@@ -9,7 +9,6 @@ use plotters::prelude::SeriesLabelPosition;
 use plotters::style::{Color, RGBColor, BLACK, WHITE};
 
 use crate::colorbar::draw_colorbar;
-use crate::colormap::viridis;
 use crate::grid::{check_bounds, check_energy};
 use crate::plane::PlaneChart;
 use crate::render::{render_png, Canvas, DrawResult};
@@ -62,7 +61,11 @@ fn draw(root: &Canvas, t: &Trajectories) -> DrawResult {
     let (width, _) = body.dim_in_pixel();
     let (main, bar) = body.split_horizontally(width.saturating_sub(COLORBAR_WIDTH));
     let mut chart = plane::build(&main, t.bounds)?;
-    chart.draw_series(cells(t))?;
+    chart.draw_series(crate::landscape::density_cells(
+        t.bounds,
+        t.resolution,
+        t.energy,
+    ))?;
     plane::draw_axes(&mut chart, false)?;
     let inside = |p: &[f32; 2]| {
         let [x_min, x_max, y_min, y_max] = t.bounds;
@@ -142,28 +145,4 @@ fn legend<'a, 'b: 'a>(chart: &mut PlaneChart<'a, 'b>) -> DrawResult {
         .label_font(style::label_font())
         .draw()?;
     Ok(())
-}
-
-/// One filled rectangle per grid cell, coloured by its density (as in landscapes).
-fn cells<'a>(t: &'a Trajectories) -> impl Iterator<Item = Rectangle<(f32, f32)>> + 'a {
-    let [x_min, x_max, y_min, y_max] = t.bounds;
-    let n = t.resolution;
-    let (dx, dy) = ((x_max - x_min) / n as f32, (y_max - y_min) / n as f32);
-    // The minimum over finite energies only: one NaN must not grey out the plot.
-    let min_energy = t
-        .energy
-        .iter()
-        .copied()
-        .filter(|e| e.is_finite())
-        .fold(f32::INFINITY, f32::min);
-    t.energy.iter().enumerate().map(move |(k, &e)| {
-        let (i, j) = ((k % n) as f32, (k / n) as f32);
-        let corner = |a: f32, b: f32| (x_min + a * dx, y_min + b * dy);
-        let color = if e.is_finite() {
-            viridis((-(f64::from(e) - f64::from(min_energy))).exp())
-        } else {
-            style::NEUTRAL_GREY
-        };
-        Rectangle::new([corner(i, j), corner(i + 1.0, j + 1.0)], color.filled())
-    })
 }
