@@ -1,5 +1,5 @@
 //! The figures of `ebm-launch sample` for 2-D models: the samples over the energy landscape,
-//! and a few chains' paths from their start to their end.
+//! and a few chains' paths from their start over their first kept states.
 
 use crate::{plots, Result, RunConfig, TrainState};
 use candle_core::{Device, Tensor};
@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 /// Chains drawn in the trajectory figure, and points per drawn path: more turns the figure into
 /// a tangle in which no single path can be followed.
 const PATHS: usize = 4;
-const PATH_POINTS: usize = 60;
+const PATH_POINTS: usize = 100;
 const GRID: usize = 120;
 
 /// `dir/<stem><suffix>` next to `out`.
@@ -55,12 +55,12 @@ pub(super) fn draw(
         .energy(&Tensor::from_vec(flat, (grid.len(), 2), &Device::Cpu)?)?
         .to_vec1::<f32>()?;
     let n_paths = PATHS.min(out.final_x.dims()[0]);
-    // At most PATH_POINTS states per path, always including the start and the final state.
-    let len = out.trajectory.len();
-    let every = len.div_ceil(PATH_POINTS).max(1);
-    let picked = (0..len).filter(|i| (len - 1 - i).is_multiple_of(every));
+    // The first PATH_POINTS kept states, consecutive: how chains travel from noise into the
+    // modes. Spreading the points over the whole run instead joins far-apart states with long
+    // straight lines that show nothing.
+    let shown = out.trajectory.len().min(PATH_POINTS);
     let states: Vec<Vec<[f32; 2]>> = std::iter::once(&out.start)
-        .chain(picked.map(|i| &out.trajectory[i]))
+        .chain(out.trajectory[..shown].iter())
         .map(|x| plots::points_2d(x, n_paths))
         .collect::<Result<_>>()?;
     let paths: Vec<Vec<[f32; 2]>> = (0..n_paths)
@@ -70,7 +70,7 @@ pub(super) fn draw(
     ebm_viz::draw_trajectories(
         &trajectories,
         &ebm_viz::Trajectories {
-            title: &format!("{n_paths} chains over {} steps", out.acceptance.len()),
+            title: &format!("{n_paths} chains, first {shown} kept states"),
             bounds,
             resolution: GRID,
             energy: &e,
