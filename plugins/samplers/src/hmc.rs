@@ -4,7 +4,8 @@
 //! costs exactly `n_leapfrog` gradient evaluations; a rejected chain keeps its position and cache.
 
 use crate::adaptation::{AdaptParams, StepSizeAdapter};
-use crate::mala::{cached_energy_and_grad, metropolis, row_sum_sq, select, validate_step};
+use crate::mala::validate_step;
+use crate::metropolis::{cached_energy_and_grad, metropolis, row_sum_sq, select};
 use candle_core::{DType, Tensor};
 use ebm_core::{
     rng, Chains, Energy, Error, PluginArgs, Result, Sampler, Schedule, ScheduleConfig, StepCtx,

@@ -17,6 +17,7 @@ mod gradient_descent;
 mod hmc;
 mod langevin;
 mod mala;
+mod metropolis;
 mod nesterov;
 mod parallel_tempering;
 
