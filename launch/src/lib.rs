@@ -91,9 +91,13 @@ pub fn run() -> ExitCode {
 
 /// Runs a parsed command line (used by tests).
 pub fn run_with(cli: Cli) -> ExitCode {
+    // Before any backward: score-matching losses differentiate gradients (see ebm_core).
+    ebm_core::ensure_double_backward();
     // Referencing the built-in plugin crates keeps their registrations in the binary.
     ebm_samplers::link();
     ebm_losses::link();
+    ebm_integrators::link();
+    ebm_interpolants::link();
     init_logging();
     match execute(&cli) {
         Ok(()) => ExitCode::SUCCESS,

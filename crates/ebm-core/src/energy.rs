@@ -3,9 +3,18 @@
 //! Samplers only ever see `&dyn Energy`. A trainable model hands them `Model::detached()`, a view of
 //! the same weights that autograd does not track, so a sampler's ∇ₓE never pays for parameter
 //! gradients it would throw away.
+//!
+//! Losses that put ∇ₓE inside the objective (score matching) need it differentiable with respect to
+//! the weights. [`Energy::grad_is_differentiable`] says whether `grad` already is (the MLP's
+//! explicit ops are); otherwise [`differentiable_grad`] keeps autograd's graph, which candle only
+//! does with `CANDLE_GRAD_DO_NOT_DETACH=1` set before the first backward ([`ensure_double_backward`]).
 
 use crate::{Error, Result};
-use candle_core::{Tensor, Var};
+use candle_core::{Device, Tensor, Var};
+
+/// The environment variable that makes candle's `backward()` keep the graph of the gradients it
+/// returns (read once per thread, at that thread's first backward).
+pub const DOUBLE_BACKWARD_ENV: &str = "CANDLE_GRAD_DO_NOT_DETACH";
 
 /// An energy function over a batch: `x` is `[B, ...]`, the energy is `[B]`.
 pub trait Energy: Send + Sync {
@@ -22,6 +31,66 @@ pub trait Energy: Send + Sync {
     fn energy_and_grad(&self, x: &Tensor) -> Result<(Tensor, Tensor)> {
         autograd_energy_and_grad(self, x)
     }
+
+    /// True when `grad` / `energy_and_grad` are built from ordinary ops that stay differentiable
+    /// with respect to the parameters (and to `x`), so one `backward()` of a loss made of ∇ₓE is
+    /// exact without [`ensure_double_backward`]. The autograd default detaches: false.
+    fn grad_is_differentiable(&self) -> bool {
+        false
+    }
+}
+
+/// Sets `CANDLE_GRAD_DO_NOT_DETACH=1` unless the variable is already set, so that gradients from
+/// `backward()` can themselves be differentiated (score matching of autograd energies, Hessian
+/// terms). candle reads the variable once per thread at its first backward: call this at start-up,
+/// before any thread runs a backward (`ebm_launch::run_with` and `ebm_train::Trainer::new` do).
+pub fn ensure_double_backward() {
+    if std::env::var_os(DOUBLE_BACKWARD_ENV).is_none() {
+        // Safe in edition 2021; we call it at start-up, before worker threads read the environment.
+        std::env::set_var(DOUBLE_BACKWARD_ENV, "1");
+    }
+}
+
+/// Whether `backward()` on this thread returns gradients that keep their graph (probed on a
+/// one-element tensor, so it reflects what candle actually does, not just the environment).
+pub fn double_backward_active() -> Result<bool> {
+    // The gradient of (2x)² reaches x through the affine node, whose incoming
+    // gradient candle detaches by default. (A gradient taken straight off a Var's first op keeps
+    // a graph even when detaching, a truncated one, so that would not tell.)
+    let x = Var::new(&[1f32], &Device::Cpu)?;
+    let grads = x
+        .as_tensor()
+        .affine(2.0, 0.0)?
+        .sqr()?
+        .sum_all()?
+        .backward()?;
+    Ok(grads.get(x.as_tensor()).is_some_and(|g| g.track_op()))
+}
+
+/// E(x) and ∇ₓE(x) by autograd, with ∇ₓE left on the graph (unlike
+/// [`autograd_energy_and_grad`]), so a loss built on it can be differentiated again with respect
+/// to the parameters and to `x`. If `x` is not already tracked (a `Var` or computed from one) a
+/// `Var` copy is used. Errors unless double backward is active ([`ensure_double_backward`]).
+pub fn differentiable_grad<E: Energy + ?Sized>(energy: &E, x: &Tensor) -> Result<(Tensor, Tensor)> {
+    if !double_backward_active()? {
+        return Err(Error::Msg(format!(
+            "this energy's ∇ₓE is computed by autograd, and differentiating it again needs \
+             {DOUBLE_BACKWARD_ENV}=1 set before the first backward: call \
+             ebm_core::ensure_double_backward() at start-up"
+        )));
+    }
+    let x = if x.track_op() {
+        x.clone()
+    } else {
+        Var::from_tensor(x)?.as_tensor().clone()
+    };
+    let e = energy.energy(&x)?;
+    let grads = e.sum_all()?.backward()?;
+    let g = match grads.get(&x) {
+        Some(g) => g.clone(),
+        None => x.zeros_like()?,
+    };
+    Ok((e, g))
 }
 
 /// E(x) and ∇ₓE(x) by reverse-mode autograd through `energy`. The result is detached.

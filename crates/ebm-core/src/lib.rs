@@ -7,7 +7,8 @@
 //! - [`Loss`]: batch → scalar + metrics; [`ChainBank`] holds PCD's persistent chains.
 //! - [`Schedule`]: any scalar hyper-parameter as a function of the step.
 //! - [`Interpolant`], [`Integrator`]: paths and ODE/SDE steps for flow-style losses.
-//! - The registry ([`register_sampler!`], [`register_loss!`]) finds plugins by name.
+//! - The registry ([`register_sampler!`], [`register_loss!`], [`register_interpolant!`],
+//!   [`register_integrator!`]) finds plugins by name.
 //! - [`rng`]: seeded ChaCha streams; candle's CPU RNG is never used.
 //!
 //! Invariant: this crate depends on no other ebm crate.
@@ -30,14 +31,18 @@ pub use bank::{ChainBank, ChainInit, Drawn};
 pub use chains::Chains;
 pub use diagnostics::{effective_sample_size, split_rhat, Diagnostics};
 pub use driver::{sample, SampleOptions, SampleOutput};
-pub use energy::{autograd_energy_and_grad, Energy, Model, Param};
+pub use energy::{
+    autograd_energy_and_grad, differentiable_grad, double_backward_active, ensure_double_backward,
+    Energy, Model, Param, DOUBLE_BACKWARD_ENV,
+};
 pub use error::{Error, Result};
 pub use integrator::{Drift, Integrator};
 pub use interpolant::Interpolant;
 pub use loss::{Loss, LossOut, TrainCtx};
 pub use registry::{
-    build_loss, build_sampler, loss_names, sampler_names, LossPlugin, PluginArgs, PluginSpec,
-    SamplerPlugin,
+    build_integrator, build_interpolant, build_loss, build_sampler, integrator_names,
+    interpolant_names, loss_names, sampler_names, IntegratorPlugin, InterpolantPlugin, LossPlugin,
+    PluginArgs, PluginSpec, SamplerPlugin,
 };
 pub use rng::{Rng, RngState};
 pub use sampler::{run_chains, RunSummary, Sampler, StepCtx, StepInfo};

@@ -1,5 +1,5 @@
-//! The plugin registry: built-in and user samplers and losses, found by name at link time
-//! (`inventory`). A plugin's parameters are its own serde struct with `deny_unknown_fields`,
+//! The plugin registry: built-in and user samplers, losses, interpolants and integrators, found
+//! by name at link time (`inventory`). A plugin's parameters are its own serde struct with `deny_unknown_fields`,
 //! parsed from the TOML section that names it, so a typo is an error naming the key.
 //!
 //! ```ignore
@@ -9,7 +9,7 @@
 //! });
 //! ```
 
-use crate::{Error, Loss, Result, Sampler};
+use crate::{Error, Integrator, Interpolant, Loss, Result, Sampler};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -75,8 +75,22 @@ pub struct LossPlugin {
     pub build: fn(&PluginArgs) -> Result<Box<dyn Loss>>,
 }
 
+/// A registered interpolant: its name and its factory.
+pub struct InterpolantPlugin {
+    pub name: &'static str,
+    pub build: fn(&PluginArgs) -> Result<Box<dyn Interpolant>>,
+}
+
+/// A registered integrator: its name and its factory.
+pub struct IntegratorPlugin {
+    pub name: &'static str,
+    pub build: fn(&PluginArgs) -> Result<Box<dyn Integrator>>,
+}
+
 inventory::collect!(SamplerPlugin);
 inventory::collect!(LossPlugin);
+inventory::collect!(InterpolantPlugin);
+inventory::collect!(IntegratorPlugin);
 
 /// Registers a sampler factory under a name usable as `[sampler] kind = "name"`.
 #[macro_export]
@@ -91,6 +105,22 @@ macro_rules! register_sampler {
 macro_rules! register_loss {
     ($name:expr, $build:expr) => {
         $crate::inventory::submit! { $crate::LossPlugin { name: $name, build: $build } }
+    };
+}
+
+/// Registers an interpolant factory under a name usable as `[interpolant] kind = "name"`.
+#[macro_export]
+macro_rules! register_interpolant {
+    ($name:expr, $build:expr) => {
+        $crate::inventory::submit! { $crate::InterpolantPlugin { name: $name, build: $build } }
+    };
+}
+
+/// Registers an integrator factory under a name usable as `[integrator] kind = "name"`.
+#[macro_export]
+macro_rules! register_integrator {
+    ($name:expr, $build:expr) => {
+        $crate::inventory::submit! { $crate::IntegratorPlugin { name: $name, build: $build } }
     };
 }
 
@@ -140,6 +170,33 @@ pub fn build_loss(section: &str, spec: &PluginSpec) -> Result<Box<dyn Loss>> {
         .ok_or_else(|| unknown(section, &spec.kind, loss_names()))?;
     (plugin.build)(&PluginArgs { section, spec })
 }
+
+// The newer registries repeat the sampler/loss lookup; a macro writes it once for both.
+macro_rules! lookup {
+    ($names:ident, $build:ident, $plugin:ty, $out:ty, $what:literal) => {
+        #[doc = concat!("Names of every linked ", $what, ", sorted.")]
+        pub fn $names() -> Vec<&'static str> {
+            let mut v: Vec<_> = inventory::iter::<$plugin>
+                .into_iter()
+                .map(|p| p.name)
+                .collect();
+            v.sort_unstable();
+            v
+        }
+
+        #[doc = concat!("Builds the ", $what, " `spec.kind` from `[section]`.")]
+        pub fn $build(section: &str, spec: &PluginSpec) -> Result<Box<$out>> {
+            let plugin = inventory::iter::<$plugin>
+                .into_iter()
+                .find(|p| p.name == spec.kind)
+                .ok_or_else(|| unknown(section, &spec.kind, $names()))?;
+            (plugin.build)(&PluginArgs { section, spec })
+        }
+    };
+}
+
+lookup! { interpolant_names, build_interpolant, InterpolantPlugin, dyn Interpolant, "interpolant" }
+lookup! { integrator_names, build_integrator, IntegratorPlugin, dyn Integrator, "integrator" }
 
 #[cfg(test)]
 mod tests {

@@ -88,6 +88,18 @@ impl Mlp {
         rng: &mut Rng,
         device: &Device,
     ) -> Result<Self> {
+        Self::new_with_dtype(config, input_dim, rng, device, DType::F32)
+    }
+
+    /// [`Mlp::new`] with trainable parameters in `dtype` (the same draws as `new`, converted):
+    /// f64 for finite-difference checks of parameter gradients.
+    pub fn new_with_dtype(
+        config: &MlpConfig,
+        input_dim: usize,
+        rng: &mut Rng,
+        device: &Device,
+        dtype: DType,
+    ) -> Result<Self> {
         config.validate()?;
         let mut widths = vec![input_dim];
         widths.extend(&config.hidden);
@@ -95,13 +107,10 @@ impl Mlp {
         let (mut layers, mut params) = (Vec::new(), Vec::new());
         for (i, pair) in widths.windows(2).enumerate() {
             let (fan_in, fan_out) = (pair[0], pair[1]);
-            let w = Var::from_tensor(&init::linear_uniform(
-                rng,
-                &[fan_out, fan_in],
-                fan_in,
-                device,
-            )?)?;
-            let b = Var::from_tensor(&init::linear_uniform(rng, &[fan_out], fan_in, device)?)?;
+            let w = init::linear_uniform(rng, &[fan_out, fan_in], fan_in, device)?;
+            let w = Var::from_tensor(&w.to_dtype(dtype)?)?;
+            let b = init::linear_uniform(rng, &[fan_out], fan_in, device)?;
+            let b = Var::from_tensor(&b.to_dtype(dtype)?)?;
             layers.push(Dense {
                 w: w.as_tensor().clone(),
                 b: b.as_tensor().clone(),
@@ -181,6 +190,11 @@ impl Energy for Mlp {
             g = (g * self.activation.derivative(z, self.beta)?)?.matmul(&l.w)?;
         }
         Ok((out.squeeze(1)?, g.reshape(x.shape())?))
+    }
+
+    /// ∇ₓE above is ordinary ops on the weights: one `backward()` of a loss built on it is exact.
+    fn grad_is_differentiable(&self) -> bool {
+        true
     }
 }
 

@@ -133,7 +133,10 @@ impl AdamW {
             let Some(g) = grads.get(p.var.as_tensor()) else {
                 continue;
             };
-            let g = if clip < 1.0 { (g * clip)? } else { g.clone() };
+            // Detached: with CANDLE_GRAD_DO_NOT_DETACH=1 (ensure_double_backward) gradients carry
+            // their graph, and moments built from them would chain every step's graph (unbounded memory).
+            let g = g.detach();
+            let g = if clip < 1.0 { (g * clip)? } else { g };
             let m = ((&self.m[i] * b1)? + (&g * (1.0 - b1))?)?;
             let v = ((&self.v[i] * b2)? + (g.sqr()? * (1.0 - b2))?)?;
             let update = ((&m * scale_m)? / ((&v * scale_v)?.sqrt()? + self.config.eps)?)?;

@@ -39,6 +39,7 @@ impl Trainer {
     /// Builds the run (validating every plugin's parameters) and, for `Start::Resume`, restores
     /// the newest checkpoint in `dir`.
     pub fn new(loaded: &LoadedConfig, dir: &std::path::Path, start: Start) -> Result<Self> {
+        ebm_core::ensure_double_backward(); // before any backward: score-matching losses need it
         let config = loaded.config.clone();
         let device = Device::Cpu;
         let mut state = TrainState::new(&config, &device).map_err(|e| loaded.locate(e))?;

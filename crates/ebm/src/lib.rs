@@ -9,6 +9,8 @@
 
 pub use ebm_core as core;
 pub use ebm_data as data;
+pub use ebm_integrators as integrators;
+pub use ebm_interpolants as interpolants;
 pub use ebm_losses as losses;
 pub use ebm_models as models;
 pub use ebm_samplers as samplers;

@@ -2,13 +2,22 @@
 //!
 //! - `contrastive_divergence`: CD-k and persistent CD with a replay buffer and energy L2
 //!   regularisation.
+//! - `score_matching`: Hyvärinen's objective, exact or Hutchinson Hessian trace.
+//! - `sliced_score_matching`: the variance-reduced sliced objective (Song et al. 2019).
+//! - `denoising_score_matching`: one noise level or a geometric ladder (Vincent; Song & Ermon).
 //!
 //! Linking this crate is what makes the names available; [`link`] exists so a binary can force
 //! the linker to keep it.
 
 mod contrastive_divergence;
+mod denoising_score_matching;
+mod score_matching;
+mod sliced_score_matching;
 
 pub use contrastive_divergence::{CdParams, ContrastiveDivergence};
+pub use denoising_score_matching::{DenoisingScoreMatching, DsmParams, SigmaLadder};
+pub use score_matching::{Hessian, ScoreMatching, ScoreMatchingParams};
+pub use sliced_score_matching::{Projection, SlicedParams, SlicedScoreMatching};
 
 /// Call once from a binary to make sure this crate's registrations are linked in.
 pub fn link() {}
