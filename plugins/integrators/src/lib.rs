@@ -11,17 +11,13 @@
 pub mod butcher;
 mod dopri5;
 mod driver;
-mod euler_maruyama;
-mod heun;
+mod fixed_step;
 mod leapfrog;
-mod rk4;
 
 pub use dopri5::{integrate_adaptive, Dopri5, Dopri5Params, Stats};
 pub use driver::integrate;
-pub use euler_maruyama::EulerMaruyama;
-pub use heun::Heun;
+pub use fixed_step::{EulerMaruyama, Heun, Rk4};
 pub use leapfrog::{leapfrog, Leapfrog, LeapfrogEnd};
-pub use rk4::Rk4;
 
 use ebm_core::{Integrator, PluginArgs, Result};
 use serde::Deserialize;
