@@ -6,7 +6,8 @@
 //!
 //! Each step is the Langevin kernel with noise scale √T, so the update is written once.
 
-use crate::{Langevin, LangevinParams};
+use crate::langevin::noise_and_clamp;
+use crate::LangevinParams;
 use ebm_core::{
     Chains, Energy, PluginArgs, Result, Sampler, Schedule, ScheduleConfig, StepCtx, StepInfo,
 };
@@ -96,8 +97,18 @@ impl Sampler for AnnealedLangevin {
         chains: &mut Chains,
         ctx: &mut StepCtx,
     ) -> Result<StepInfo> {
-        // Both values are already validated, so building the kernel cannot fail on them; it is a
-        // few floats, cheaper than the gradient by far.
-        Langevin::new(self.params.langevin_at(ctx.step))?.step(energy, chains, ctx)
+        // x ← x − η∇E + √(2ηT)·ε: Langevin's update with noise scale √T.
+        let eta = self.params.step_size.value(ctx.step);
+        let scale = self.params.temperature.value(ctx.step).max(0.0).sqrt();
+        let x = chains.x();
+        let next = (x - (energy.grad(x)? * eta)?)?;
+        chains.set_x(noise_and_clamp(
+            next,
+            eta,
+            scale,
+            self.params.clamp,
+            ctx.rng,
+        )?);
+        Ok(StepInfo::default())
     }
 }

@@ -3,9 +3,10 @@
 //! With noise scale s = 1 this samples exp(−E) up to the O(η) discretisation bias; IGEBM-style
 //! image training uses a large η with a small s. η and s may be schedules over the chain step.
 
+use candle_core::Tensor;
 use ebm_core::{
-    rng, Chains, Energy, Error, PluginArgs, Result, Sampler, Schedule, ScheduleConfig, StepCtx,
-    StepInfo,
+    rng, Chains, Energy, Error, PluginArgs, Result, Rng, Sampler, Schedule, ScheduleConfig,
+    StepCtx, StepInfo,
 };
 use serde::{Deserialize, Serialize};
 
@@ -94,15 +95,33 @@ impl Sampler for Langevin {
         let scale = self.params.noise_scale.value(ctx.step);
         let x = chains.x();
         let g = energy.grad(x)?;
-        let mut next = (x - (g * eta)?)?;
-        if scale > 0.0 {
-            let noise = rng::randn(ctx.rng, x.dims(), x.device())?.to_dtype(x.dtype())?;
-            next = (next + (noise * ((2.0 * eta).sqrt() * scale))?)?;
-        }
-        if let Some([lo, hi]) = self.params.clamp {
-            next = next.clamp(lo, hi)?;
-        }
-        chains.set_x(next);
+        let next = (x - (g * eta)?)?;
+        chains.set_x(noise_and_clamp(
+            next,
+            eta,
+            scale,
+            self.params.clamp,
+            ctx.rng,
+        )?);
         Ok(StepInfo::default())
     }
+}
+
+/// The tail every Langevin-type move shares: add √(2η)·s·ε (skipped when s = 0, so noiseless
+/// descent draws no randomness), then clamp to `[lo, hi]` if asked.
+pub(crate) fn noise_and_clamp(
+    mut next: Tensor,
+    eta: f64,
+    scale: f64,
+    clamp: Option<[f64; 2]>,
+    rng: &mut Rng,
+) -> Result<Tensor> {
+    if scale > 0.0 {
+        let noise = rng::randn(rng, next.dims(), next.device())?.to_dtype(next.dtype())?;
+        next = (next + (noise * ((2.0 * eta).sqrt() * scale))?)?;
+    }
+    if let Some([lo, hi]) = clamp {
+        next = next.clamp(lo, hi)?;
+    }
+    Ok(next)
 }

@@ -4,9 +4,9 @@
 //! quadratic of condition number κ. The velocity v is kept here, keyed to the chains' shape, and
 //! restarts at zero with every sampling run (ctx.step == 0) or when the number of chains changes.
 
+use crate::langevin::noise_and_clamp;
 use ebm_core::{
-    rng, Chains, Energy, Error, PluginArgs, Result, Sampler, Schedule, ScheduleConfig, StepCtx,
-    StepInfo,
+    Chains, Energy, Error, PluginArgs, Result, Sampler, Schedule, ScheduleConfig, StepCtx, StepInfo,
 };
 use serde::{Deserialize, Serialize};
 
@@ -124,14 +124,7 @@ impl Sampler for Nesterov {
         // The gradient is taken at the look-ahead point x + μv, not at x.
         let g = energy.grad(&(x + (&v * mu)?)?)?;
         let v = ((v * mu)? - (g * eta)?)?;
-        let mut next = (x + &v)?;
-        if scale > 0.0 {
-            let noise = rng::randn(ctx.rng, x.dims(), x.device())?.to_dtype(x.dtype())?;
-            next = (next + (noise * ((2.0 * eta).sqrt() * scale))?)?;
-        }
-        if let Some([lo, hi]) = self.params.clamp {
-            next = next.clamp(lo, hi)?;
-        }
+        let next = noise_and_clamp((x + &v)?, eta, scale, self.params.clamp, ctx.rng)?;
         self.velocity = Some(v);
         chains.set_x(next);
         Ok(StepInfo::default())
