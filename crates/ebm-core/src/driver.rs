@@ -137,16 +137,29 @@ pub fn sample(
     let mut mean_energy = Vec::with_capacity(n_kept);
     let mut acceptance = Vec::with_capacity(opts.n_steps.min(1 << 20) as usize);
     for step in 0..opts.n_steps {
-        let info = sampler.step(energy, chains, &mut StepCtx { rng, step })?;
+        let info = sampler.step(
+            energy,
+            chains,
+            &mut StepCtx {
+                rng,
+                step,
+                n_steps: opts.n_steps,
+            },
+        )?;
         acceptance.push(info.acceptance_rate);
         if !is_kept(step, opts.n_steps, opts.thin) {
             continue;
         }
         let e = match &chains.energy {
-            Some(e) => e.clone(),
-            None => energy.energy(chains.x())?,
+            Some(e) => Some(e.clone()),
+            None if energy.has_energy_values() => Some(energy.energy(chains.x())?),
+            // A gradient-field network has no energies to average.
+            None => None,
         };
-        mean_energy.push(e.to_dtype(DType::F64)?.mean_all()?.to_scalar::<f64>()?);
+        mean_energy.push(match e {
+            Some(e) => e.to_dtype(DType::F64)?.mean_all()?.to_scalar::<f64>()?,
+            None => f64::NAN,
+        });
         kept_steps.push(step + 1);
         if opts.keep_trajectory {
             trajectory.push(chains.x().clone());

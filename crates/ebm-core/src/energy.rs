@@ -38,6 +38,35 @@ pub trait Energy: Send + Sync {
     fn grad_is_differentiable(&self) -> bool {
         false
     }
+
+    /// False for networks that output a vector field g(x) ≈ ∇ₓE of an implicit energy
+    /// (`[model] output = "field"`, as equilibrium and flow matching train them): their `grad`
+    /// works, so do the samplers that only follow gradients (Langevin, gradient descent,
+    /// Nesterov, flow), but `energy` is an error.
+    fn has_energy_values(&self) -> bool {
+        true
+    }
+
+    /// True when the network takes a time t ∈ [0, 1] besides x (flow matching's velocity
+    /// field). `energy`/`grad` without a time then mean t = 1, the data end of the path.
+    fn time_conditioned(&self) -> bool {
+        false
+    }
+
+    /// ∇ₓE(x, t) with one time per batch row, `t: [B]`. Time-invariant energies ignore `t`.
+    fn grad_at(&self, x: &Tensor, t: &Tensor) -> Result<Tensor> {
+        let _ = t;
+        self.grad(x)
+    }
+}
+
+/// The error an energy without energy values (a gradient-field network) returns from `energy`.
+pub fn no_energy_values(what: &str) -> Error {
+    Error::Msg(format!(
+        "{what} outputs a gradient field, not energy values (`[model] output = \"field\"`): \
+         use a sampler that only follows ∇ₓE (langevin, gradient_descent, nesterov, flow), \
+         not one with a Metropolis test (mala, hmc, parallel_tempering)"
+    ))
 }
 
 /// Sets `CANDLE_GRAD_DO_NOT_DETACH=1` unless the variable is already set, so that gradients from

@@ -21,4 +21,10 @@ pub trait Integrator: Send + Sync {
         dt: f64,
         noise: Option<&Tensor>,
     ) -> Result<Tensor>;
+
+    /// Advances the ODE `x` from `t0` to `t1` as well as this integrator can: one `step` for
+    /// fixed-step methods, adaptive sub-steps for those with error control (dopri5).
+    fn advance(&self, drift: &Drift, x: &Tensor, t0: f64, t1: f64) -> Result<Tensor> {
+        self.step(drift, x, t0, t1 - t0, None)
+    }
 }

@@ -33,7 +33,7 @@ pub use diagnostics::{effective_sample_size, split_rhat, Diagnostics};
 pub use driver::{sample, SampleOptions, SampleOutput};
 pub use energy::{
     autograd_energy_and_grad, differentiable_grad, double_backward_active, ensure_double_backward,
-    Energy, Model, Param, DOUBLE_BACKWARD_ENV,
+    no_energy_values, Energy, Model, Param, DOUBLE_BACKWARD_ENV,
 };
 pub use error::{Error, Result};
 pub use integrator::{Drift, Integrator};

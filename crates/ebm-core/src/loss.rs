@@ -32,6 +32,13 @@ pub trait Loss: Send {
         Ok(())
     }
 
+    /// Called once with the model before training: a loss that needs something of it (energy
+    /// values, a time input) says so here, as a config error naming the `[model]` key.
+    fn check_model(&self, model: &dyn Model) -> Result<()> {
+        let _ = model;
+        Ok(())
+    }
+
     fn forward(&mut self, model: &dyn Model, batch: &Tensor, ctx: &mut TrainCtx)
         -> Result<LossOut>;
 

@@ -9,6 +9,8 @@ pub struct StepCtx<'a> {
     /// Index of this step within the current sampling run (0-based): the clock of the sampler's
     /// schedules (step size, noise, temperature), restarted by every run as TorchEBM does.
     pub step: u64,
+    /// Steps in this run: the flow sampler spreads t ∈ [0, 1] over them.
+    pub n_steps: u64,
 }
 
 /// Diagnostics of one transition. Nothing here feeds back into the chains.
@@ -51,7 +53,7 @@ pub fn run_chains(
     let mut acc_sum = 0.0;
     let mut acc_n = 0u64;
     for step in 0..n_steps {
-        let info = sampler.step(energy, chains, &mut StepCtx { rng, step })?;
+        let info = sampler.step(energy, chains, &mut StepCtx { rng, step, n_steps })?;
         if let Some(a) = info.acceptance_rate {
             acc_sum += a;
             acc_n += 1;

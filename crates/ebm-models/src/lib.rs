@@ -20,4 +20,4 @@ mod mlp;
 
 pub use activation::Activation;
 pub use config::ModelConfig;
-pub use mlp::{Mlp, MlpConfig};
+pub use mlp::{Mlp, MlpConfig, Output};

@@ -5,6 +5,13 @@
 //! backprop does, but builds no graph and never touches parameter gradients, and because it is made
 //! of ordinary differentiable ops, losses that need ∇ₓE inside the objective (score matching) can
 //! still differentiate it with respect to the weights.
+//!
+//! Two options make it the network of equilibrium and flow matching:
+//! - `time = true` appends Fourier features of a time t ∈ [0, 1] to the input, so the network is
+//!   E(x, t) (or g(x, t)); ∇ₓE keeps only the x columns of the input gradient.
+//! - `output = "field"` swaps the scalar head for a vector one, g(x) with the shape of x, read as
+//!   the gradient ∇ₓE of an implicit energy (samplers descend it). Such a network has no energy
+//!   values.
 
 use crate::{init, Activation};
 use candle_core::{DType, Device, Tensor, Var};
@@ -23,6 +30,30 @@ pub struct MlpConfig {
     /// β of `activation = "swish"`.
     #[serde(default = "one")]
     pub swish_beta: f64,
+    /// Whether the network also takes a time t ∈ [0, 1] (flow matching's velocity field).
+    #[serde(default)]
+    pub time: bool,
+    /// With `time`, t enters as [t, sin(2ᵏπt), cos(2ᵏπt)] for k = 0 … n − 1.
+    #[serde(default = "default_time_frequencies")]
+    pub time_frequencies: usize,
+    /// A scalar energy head or a vector (gradient-field) head.
+    #[serde(default)]
+    pub output: Output,
+}
+
+/// What the network outputs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Output {
+    /// E(x), one scalar per sample; ∇ₓE by explicit backward ops.
+    #[default]
+    Energy,
+    /// g(x) ≈ ∇ₓE(x), a vector with the shape of x; no energy values.
+    Field,
+}
+
+fn default_time_frequencies() -> usize {
+    4
 }
 
 fn default_hidden() -> Vec<usize> {
@@ -39,6 +70,9 @@ impl Default for MlpConfig {
             hidden: default_hidden(),
             activation: Activation::default(),
             swish_beta: 1.0,
+            time: false,
+            time_frequencies: default_time_frequencies(),
+            output: Output::default(),
         }
     }
 }
@@ -49,6 +83,13 @@ impl MlpConfig {
             return Err(ebm_core::Error::config(
                 "model.hidden",
                 "layer widths must be > 0",
+            ));
+        }
+        if self.time && self.time_frequencies > 16 {
+            // 2^16·π already aliases at f32 resolution of t.
+            return Err(ebm_core::Error::config(
+                "model.time_frequencies",
+                format!("at most 16, got {}", self.time_frequencies),
             ));
         }
         if !self.swish_beta.is_finite() {
@@ -77,6 +118,9 @@ pub struct Mlp {
     activation: Activation,
     beta: f64,
     input_dim: usize,
+    /// Fourier frequencies of t (None: no time input).
+    time_frequencies: Option<usize>,
+    output: Output,
     params: Vec<Param>,
 }
 
@@ -101,9 +145,13 @@ impl Mlp {
         dtype: DType,
     ) -> Result<Self> {
         config.validate()?;
-        let mut widths = vec![input_dim];
+        let time_frequencies = config.time.then_some(config.time_frequencies);
+        let mut widths = vec![input_dim + time_frequencies.map_or(0, |n| 1 + 2 * n)];
         widths.extend(&config.hidden);
-        widths.push(1);
+        widths.push(match config.output {
+            Output::Energy => 1,
+            Output::Field => input_dim,
+        });
         let (mut layers, mut params) = (Vec::new(), Vec::new());
         for (i, pair) in widths.windows(2).enumerate() {
             let (fan_in, fan_out) = (pair[0], pair[1]);
@@ -129,6 +177,8 @@ impl Mlp {
             activation: config.activation,
             beta: config.swish_beta,
             input_dim,
+            time_frequencies,
+            output: config.output,
             params,
         })
     }
@@ -152,10 +202,39 @@ impl Mlp {
         })
     }
 
-    /// Pre-activations of the hidden layers and the output `[B, 1]`.
-    fn forward(&self, x: &Tensor) -> Result<(Vec<Tensor>, Tensor)> {
+    /// E(x, t) with one time per row (`t: [B]`); a network without a time input ignores `t`.
+    pub fn energy_at(&self, x: &Tensor, t: &Tensor) -> Result<Tensor> {
+        if self.output == Output::Field {
+            return Err(ebm_core::no_energy_values("this MLP"));
+        }
+        Ok(self.forward(x, Some(t))?.1.squeeze(1)?)
+    }
+
+    /// The network input: x flattened to `[B, d]`, with the time features appended for a
+    /// time-conditioned network (t = 1 when no time is given).
+    fn input(&self, x: &Tensor, t: Option<&Tensor>) -> Result<Tensor> {
         let b = x.dims().first().copied().unwrap_or(0);
-        let mut h = x.reshape((b, self.input_dim))?;
+        let h = x.reshape((b, self.input_dim))?;
+        let Some(n) = self.time_frequencies else {
+            return Ok(h);
+        };
+        let t = match t {
+            Some(t) => t.to_dtype(h.dtype())?.reshape((b, 1))?,
+            None => Tensor::ones((b, 1), h.dtype(), h.device())?,
+        };
+        let freqs: Vec<f64> = (0..n)
+            .map(|k| std::f64::consts::PI * 2f64.powi(k as i32))
+            .collect();
+        let freqs = Tensor::new(freqs, h.device())?
+            .to_dtype(h.dtype())?
+            .reshape((1, n))?;
+        let angles = t.broadcast_mul(&freqs)?;
+        Ok(Tensor::cat(&[h, t, angles.sin()?, angles.cos()?], 1)?)
+    }
+
+    /// Pre-activations of the hidden layers and the output (`[B, 1]` or `[B, d]`).
+    fn forward(&self, x: &Tensor, t: Option<&Tensor>) -> Result<(Vec<Tensor>, Tensor)> {
+        let mut h = self.input(x, t)?;
         let mut pre = Vec::with_capacity(self.layers.len() - 1);
         let last = self.layers.len() - 1;
         for (i, l) in self.layers.iter().enumerate() {
@@ -168,20 +247,13 @@ impl Mlp {
         }
         unreachable!("an MLP always has an output layer")
     }
-}
 
-impl Energy for Mlp {
-    fn energy(&self, x: &Tensor) -> Result<Tensor> {
-        let (_, out) = self.forward(x)?;
-        Ok(out.squeeze(1)?)
-    }
-
-    fn grad(&self, x: &Tensor) -> Result<Tensor> {
-        Ok(self.energy_and_grad(x)?.1)
-    }
-
-    fn energy_and_grad(&self, x: &Tensor) -> Result<(Tensor, Tensor)> {
-        let (pre, out) = self.forward(x)?;
+    /// E(x, t) and ∇ₓE(x, t) of the energy head.
+    fn energy_and_grad_at(&self, x: &Tensor, t: Option<&Tensor>) -> Result<(Tensor, Tensor)> {
+        if self.output == Output::Field {
+            return Err(ebm_core::no_energy_values("this MLP"));
+        }
+        let (pre, out) = self.forward(x, t)?;
         let batch = out.dims()[0];
         // dE/dh of the last hidden layer is the output row w_out, the same for every sample.
         let w_out = &self.layers[self.layers.len() - 1].w;
@@ -189,12 +261,56 @@ impl Energy for Mlp {
         for (l, z) in self.layers.iter().zip(&pre).rev() {
             g = (g * self.activation.derivative(z, self.beta)?)?.matmul(&l.w)?;
         }
+        // Time features are inputs too; ∇ₓ keeps the x columns.
+        let g = g.narrow(1, 0, self.input_dim)?;
         Ok((out.squeeze(1)?, g.reshape(x.shape())?))
+    }
+
+    /// The vector head's output g(x, t), shaped like x.
+    fn field_at(&self, x: &Tensor, t: Option<&Tensor>) -> Result<Tensor> {
+        Ok(self.forward(x, t)?.1.reshape(x.shape())?)
+    }
+
+    fn grad_at_opt(&self, x: &Tensor, t: Option<&Tensor>) -> Result<Tensor> {
+        match self.output {
+            Output::Energy => Ok(self.energy_and_grad_at(x, t)?.1),
+            Output::Field => self.field_at(x, t),
+        }
+    }
+}
+
+impl Energy for Mlp {
+    fn energy(&self, x: &Tensor) -> Result<Tensor> {
+        if self.output == Output::Field {
+            return Err(ebm_core::no_energy_values("this MLP"));
+        }
+        let (_, out) = self.forward(x, None)?;
+        Ok(out.squeeze(1)?)
+    }
+
+    fn grad(&self, x: &Tensor) -> Result<Tensor> {
+        self.grad_at_opt(x, None)
+    }
+
+    fn energy_and_grad(&self, x: &Tensor) -> Result<(Tensor, Tensor)> {
+        self.energy_and_grad_at(x, None)
     }
 
     /// ∇ₓE above is ordinary ops on the weights: one `backward()` of a loss built on it is exact.
     fn grad_is_differentiable(&self) -> bool {
         true
+    }
+
+    fn has_energy_values(&self) -> bool {
+        self.output == Output::Energy
+    }
+
+    fn time_conditioned(&self) -> bool {
+        self.time_frequencies.is_some()
+    }
+
+    fn grad_at(&self, x: &Tensor, t: &Tensor) -> Result<Tensor> {
+        self.grad_at_opt(x, Some(t))
     }
 }
 

@@ -4,7 +4,7 @@
 use candle_core::{DType, Device, Tensor};
 use ebm_core::{autograd_energy_and_grad, rng, Energy, Model};
 use ebm_models::analytic::{DoubleWell, Gaussian, GaussianMixture, Harmonic, Rosenbrock};
-use ebm_models::{Activation, Mlp, MlpConfig};
+use ebm_models::{Activation, Mlp, MlpConfig, Output};
 
 fn points(seed: u64, n: usize, d: usize) -> Tensor {
     let mut r = rng::stream(seed, "test-points", 0);
@@ -124,9 +124,125 @@ fn mlp(activation: Activation) -> Mlp {
         hidden: vec![16, 8],
         activation,
         swish_beta: 1.7,
+        ..MlpConfig::default()
     };
     let mut r = rng::stream(5, "init", 0);
     Mlp::new(&config, 3, &mut r, &Device::Cpu).unwrap()
+}
+
+/// `g` `[n, d]` equals the central differences of the per-row `energy` at `x`.
+fn assert_equals_finite_differences(
+    what: &str,
+    g: &Tensor,
+    x: &Tensor,
+    energy: impl Fn(&Tensor) -> Tensor,
+) {
+    let g = g.to_vec2::<f64>().unwrap();
+    let base = x.to_vec2::<f64>().unwrap();
+    let h = 1e-6;
+    for i in 0..base.len() {
+        for j in 0..base[0].len() {
+            let shifted = |delta: f64| {
+                let mut v = base.clone();
+                v[i][j] += delta;
+                let t = Tensor::new(v, &Device::Cpu).unwrap();
+                energy(&t).to_vec1::<f64>().unwrap()[i]
+            };
+            let fd = (shifted(h) - shifted(-h)) / (2.0 * h);
+            assert!(
+                (fd - g[i][j]).abs() < 1e-6 * (1.0 + fd.abs()),
+                "{what} [{i},{j}]: fd {fd} vs grad {}",
+                g[i][j]
+            );
+        }
+    }
+}
+
+fn time_mlp(output: Output) -> Mlp {
+    let config = MlpConfig {
+        hidden: vec![16, 8],
+        time: true,
+        time_frequencies: 3,
+        output,
+        ..MlpConfig::default()
+    };
+    let mut r = rng::stream(5, "init", 0);
+    Mlp::new(&config, 3, &mut r, &Device::Cpu)
+        .unwrap()
+        .to_dtype(DType::F64)
+        .unwrap()
+}
+
+#[test]
+fn time_conditioned_mlp_gradient_equals_finite_differences_at_every_time() {
+    let model = time_mlp(Output::Energy);
+    assert!(model.time_conditioned() && model.has_energy_values());
+    let x = points(3, 8, 3);
+    let t = Tensor::new(&[0.0f64, 0.1, 0.3, 0.45, 0.5, 0.7, 0.9, 1.0], &Device::Cpu).unwrap();
+    let g = model.grad_at(&x, &t).unwrap();
+    assert_equals_finite_differences("E(x, t)", &g, &x, |x| model.energy_at(x, &t).unwrap());
+    // Time is an input, not ignored; without one it means t = 1.
+    let other = model.grad_at(&x, &(1.0 - &t).unwrap()).unwrap();
+    assert!(max_abs_diff(&g, &other) > 1e-3);
+    let ones = t.ones_like().unwrap();
+    assert!(
+        max_abs_diff(
+            &model.energy(&x).unwrap(),
+            &model.energy_at(&x, &ones).unwrap()
+        ) < 1e-12
+    );
+    assert!(max_abs_diff(&model.grad(&x).unwrap(), &model.grad_at(&x, &ones).unwrap()) < 1e-12);
+}
+
+#[test]
+fn field_mlp_outputs_a_vector_like_x_and_no_energy_values() {
+    let model = time_mlp(Output::Field);
+    assert!(!model.has_energy_values());
+    let x = points(3, 8, 3);
+    let t = Tensor::new(&[0.2f64; 8], &Device::Cpu).unwrap();
+    assert_eq!(model.grad_at(&x, &t).unwrap().dims(), x.dims());
+    assert!(max_abs_diff(&model.grad_at(&x, &t).unwrap(), &model.grad(&x).unwrap()) > 1e-4);
+    for err in [
+        model.energy(&x).unwrap_err(),
+        model.energy_and_grad(&x).unwrap_err(),
+    ] {
+        let msg = err.to_string();
+        assert!(
+            msg.contains("gradient field") && msg.contains("mala"),
+            "{msg}"
+        );
+    }
+    // Saved weights of an energy head do not load into a field head: the shapes are named.
+    let config = |output| MlpConfig {
+        hidden: vec![16, 8],
+        time: true,
+        time_frequencies: 3,
+        output,
+        ..MlpConfig::default()
+    };
+    let build = |output| {
+        Mlp::new(
+            &config(output),
+            3,
+            &mut rng::stream(5, "init", 0),
+            &Device::Cpu,
+        )
+        .unwrap()
+    };
+    let params = build(Output::Energy).params();
+    let err = build(Output::Field)
+        .load_params(&|name| {
+            params
+                .iter()
+                .find(|p| p.name == name)
+                .map(|p| p.var.as_tensor().clone())
+        })
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("layers.2.weight") && err.contains("[3, 8]"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -140,25 +256,8 @@ fn mlp_gradient_equals_finite_differences_for_every_activation() {
         Activation::Softplus,
     ] {
         let model = mlp(act).to_dtype(DType::F64).unwrap();
-        let g = model.grad(&x).unwrap().to_vec2::<f64>().unwrap();
-        let base = x.to_vec2::<f64>().unwrap();
-        let h = 1e-6;
-        for i in 0..8 {
-            for j in 0..3 {
-                let shifted = |delta: f64| {
-                    let mut v = base.clone();
-                    v[i][j] += delta;
-                    let t = Tensor::new(v, &Device::Cpu).unwrap();
-                    model.energy(&t).unwrap().to_vec1::<f64>().unwrap()[i]
-                };
-                let fd = (shifted(h) - shifted(-h)) / (2.0 * h);
-                assert!(
-                    (fd - g[i][j]).abs() < 1e-6 * (1.0 + fd.abs()),
-                    "{act:?} [{i},{j}]: fd {fd} vs grad {}",
-                    g[i][j]
-                );
-            }
-        }
+        let g = model.grad(&x).unwrap();
+        assert_equals_finite_differences(&format!("{act:?}"), &g, &x, |x| model.energy(x).unwrap());
         assert_matches_autograd(&format!("mlp {act:?}"), &model, &x);
     }
 }

@@ -7,7 +7,7 @@ use ebm_core::Energy;
 use ebm_viz::{Landscape, LineChart, PointLayer, Series};
 use std::path::Path;
 
-const GRID: usize = 120;
+pub const GRID: usize = 120;
 const DATA_COLOR: (u8, u8, u8) = (255, 255, 255);
 const SAMPLE_COLOR: (u8, u8, u8) = (240, 80, 40);
 
@@ -16,6 +16,29 @@ pub fn points_2d(x: &Tensor, max: usize) -> Result<Vec<[f32; 2]>> {
     let n = x.dims()[0].min(max);
     let rows = x.narrow(0, 0, n)?.to_vec2::<f32>()?;
     Ok(rows.into_iter().map(|r| [r[0], r[1]]).collect())
+}
+
+/// What the landscape shades: exp(−E), or for a gradient-field network (no energy values)
+/// exp(−½‖g‖²), bright where the field vanishes, i.e. at its equilibria.
+pub fn density_label(energy: &dyn Energy) -> &'static str {
+    if energy.has_energy_values() {
+        "exp(-E)"
+    } else {
+        "exp(-|g|^2/2)"
+    }
+}
+
+/// E on the `GRID`² points of `bounds`, or ½‖g‖² where the model has no energy values.
+pub fn grid_energy(energy: &dyn Energy, bounds: [f32; 4]) -> Result<Vec<f32>> {
+    let grid = ebm_viz::grid_points(bounds, GRID);
+    let flat: Vec<f32> = grid.iter().flat_map(|p| *p).collect();
+    let x = Tensor::from_vec(flat, (grid.len(), 2), &Device::Cpu)?;
+    let e = if energy.has_energy_values() {
+        energy.energy(&x)?
+    } else {
+        (energy.grad(&x)?.sqr()?.sum(1)? * 0.5)?
+    };
+    Ok(e.to_vec1::<f32>()?)
 }
 
 /// Draws the density exp(−E) on the data's plot box with data and samples.
@@ -28,10 +51,7 @@ pub fn landscape(
     samples: &[[f32; 2]],
     samples_label: &str,
 ) -> Result<()> {
-    let grid = ebm_viz::grid_points(bounds, GRID);
-    let flat: Vec<f32> = grid.iter().flat_map(|p| *p).collect();
-    let x = Tensor::from_vec(flat, (grid.len(), 2), &Device::Cpu)?;
-    let e = energy.energy(&x)?.to_vec1::<f32>()?;
+    let e = grid_energy(energy, bounds)?;
     let layers = vec![
         PointLayer {
             label: "data",

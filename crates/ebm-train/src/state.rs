@@ -40,6 +40,7 @@ impl TrainState {
         let model = config
             .model
             .build(&input_shape, &mut rng::stream(seed, "init", 0), device)?;
+        loss.check_model(model.as_ref())?;
         loss.init(&input_shape, &mut rng::stream(seed, "chains", 0))?;
         let optim = AdamW::new(model.params(), config.optim.clone())?;
         Ok(TrainState {

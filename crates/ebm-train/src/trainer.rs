@@ -164,7 +164,10 @@ impl Trainer {
         let s = self.state.step;
         plots::landscape(
             &self.dir.plots().join(format!("landscape_step_{s:07}.png")),
-            &format!("step {s}: exp(-E), data, persistent chains"),
+            &format!(
+                "step {s}: {}, data, persistent chains",
+                plots::density_label(self.state.model.as_ref())
+            ),
             self.state.model.detached().as_ref(),
             self.config.data.plot_bounds(),
             &self.data_points,
@@ -196,8 +199,9 @@ impl Trainer {
             plots::landscape(
                 &self.dir.plots().join("landscape_final.png"),
                 &format!(
-                    "step {}: exp(-E), data, {} samples after {} steps",
+                    "step {}: {}, data, {} samples after {} steps",
                     self.state.step,
+                    plots::density_label(view.as_ref()),
                     pts.len(),
                     self.config.eval.steps
                 ),

@@ -245,4 +245,9 @@ impl Integrator for Dopri5 {
     ) -> Result<Tensor> {
         Ok(rk_step(&DOPRI5, drift, x, t, dt, noise, None)?.x)
     }
+
+    /// Adaptive steps to `rtol`/`atol` (the flow sampler's ODE path uses this).
+    fn advance(&self, drift: &Drift, x: &Tensor, t0: f64, t1: f64) -> Result<Tensor> {
+        Ok(self.integrate_adaptive(drift, x, t0, t1)?.0)
+    }
 }

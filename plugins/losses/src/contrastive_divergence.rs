@@ -152,6 +152,17 @@ impl Loss for ContrastiveDivergence {
         "contrastive_divergence"
     }
 
+    fn check_model(&self, model: &dyn Model) -> Result<()> {
+        if !model.has_energy_values() {
+            return Err(Error::config(
+                "model.output",
+                "contrastive divergence compares the energies of data and samples: the model \
+                 needs an energy head (`output = \"energy\"`)",
+            ));
+        }
+        Ok(())
+    }
+
     fn init(&mut self, input_shape: &[usize], rng: &mut Rng) -> Result<()> {
         if self.params.persistent {
             self.bank = Some(ChainBank::new(

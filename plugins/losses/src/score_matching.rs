@@ -96,7 +96,7 @@ pub(crate) fn require_double_backward(loss: &str, why: &str) -> Result<()> {
 /// ∇ₓE(x) `[B, ...]`, differentiable with respect to the parameters (and to `x` if it is tracked).
 pub(crate) fn input_grad(model: &dyn Model, x: &Tensor, loss: &str) -> Result<Tensor> {
     if model.grad_is_differentiable() {
-        return Ok(model.energy_and_grad(x)?.1);
+        return model.grad(x);
     }
     require_double_backward(loss, "a model whose ∇ₓE comes from autograd")?;
     Ok(ebm_core::differentiable_grad(model, x)?.1)

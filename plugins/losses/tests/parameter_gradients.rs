@@ -5,9 +5,9 @@
 mod common;
 
 use candle_core::Tensor;
-use common::{forward, loss_from, mlp_f64, points, scalar, Quadratic};
+use common::{forward, loss_from, mlp_f64, mlp_f64_with, points, scalar, Quadratic};
 use ebm_core::{ensure_double_backward, Model};
-use ebm_models::Activation;
+use ebm_models::{Activation, MlpConfig, Output};
 
 const LOSSES: &[&str] = &[
     "kind = \"contrastive_divergence\"\npersistent = false\nk = 1\nenergy_reg = 0.1",
@@ -17,6 +17,17 @@ const LOSSES: &[&str] = &[
     "kind = \"sliced_score_matching\"\nprojection = \"gaussian\"\nn_projections = 3",
     "kind = \"denoising_score_matching\"",
     "kind = \"denoising_score_matching\"\nsigmas = { max = 1.0, min = 0.05, n = 4 }",
+    "kind = \"equilibrium_matching\"",
+    "kind = \"equilibrium_matching\"\nct = \"linear\"\nsource_std = 2.0\ntime = { kind = \"logit_normal\", mean = 1.0 }",
+    "kind = \"equilibrium_matching\"\nct = \"constant\"\ninterpolant = { kind = \"cosine\" }",
+];
+
+/// Losses of a velocity/gradient field over (x, t), for time-conditioned networks.
+const TIME_LOSSES: &[&str] = &[
+    "kind = \"flow_matching\"",
+    "kind = \"flow_matching\"\ninterpolant = { kind = \"cosine\" }\ntime = { kind = \"logit_normal\" }",
+    "kind = \"flow_matching\"\ninterpolant = { kind = \"variance_preserving\" }\nsource_std = 0.5",
+    "kind = \"equilibrium_matching\"",
 ];
 
 fn set_entry(model: &dyn Model, p: usize, i: usize, value: f64) {
@@ -82,5 +93,39 @@ fn autograd_energy_parameter_gradients_equal_finite_differences() {
     let model = Quadratic::new(vec![1.5, 0.3, -0.2, 0.4, 0.8, 0.1, 0.0, -0.5, 2.0], 3);
     for spec in &LOSSES[1..] {
         check(&model, spec, "quadratic (autograd ∇ₓE)");
+    }
+}
+
+#[test]
+fn time_conditioned_mlp_parameter_gradients_equal_finite_differences() {
+    for output in [Output::Energy, Output::Field] {
+        let config = MlpConfig {
+            hidden: vec![8, 8],
+            time: true,
+            time_frequencies: 2,
+            output,
+            ..MlpConfig::default()
+        };
+        let model = mlp_f64_with(&config, 2);
+        for spec in TIME_LOSSES {
+            check(
+                &model,
+                spec,
+                &format!("time-conditioned mlp, {output:?} head"),
+            );
+        }
+    }
+}
+
+#[test]
+fn field_mlp_parameter_gradients_equal_finite_differences() {
+    let config = MlpConfig {
+        hidden: vec![8, 8],
+        output: Output::Field,
+        ..MlpConfig::default()
+    };
+    let model = mlp_f64_with(&config, 2);
+    for spec in &LOSSES[5..] {
+        check(&model, spec, "field mlp");
     }
 }

@@ -62,7 +62,11 @@ fn steps_to(s: &mut dyn Sampler, e: &dyn Energy, tol: f32, max: u64) -> Option<u
     let mut g = rng::stream(6, "descent", 0);
     let mut chains = Chains::new(Tensor::new(&[[1.0f32, 1.0], [-1.0, 0.5]], &Device::Cpu).unwrap());
     for step in 0..max {
-        let mut ctx = ebm_core::StepCtx { rng: &mut g, step };
+        let mut ctx = ebm_core::StepCtx {
+            rng: &mut g,
+            step,
+            n_steps: max,
+        };
         s.step(e, &mut chains, &mut ctx).unwrap();
         let worst = chains.x().abs().unwrap().max_all().unwrap();
         if worst.to_scalar::<f32>().unwrap() < tol {
@@ -126,6 +130,7 @@ fn momentum_restarts_with_each_run() {
     let mut ctx = ebm_core::StepCtx {
         rng: &mut g,
         step: 7,
+        n_steps: 8,
     };
     s.step(&q, &mut chains, &mut ctx).unwrap();
     assert_eq!(chains.x().dims(), &[5, 2]);

@@ -90,7 +90,11 @@ fn replicas_follow_the_number_of_chains_and_bad_ladders_are_errors() {
     for (n, step) in [(8, 0), (8, 1), (3, 2), (5, 0)] {
         let mut chains =
             Chains::new(Tensor::zeros((n, 2), candle_core::DType::F32, &Device::Cpu).unwrap());
-        let mut ctx = ebm_core::StepCtx { rng: &mut r, step };
+        let mut ctx = ebm_core::StepCtx {
+            rng: &mut r,
+            step,
+            n_steps: 3,
+        };
         s.step(&well, &mut chains, &mut ctx).unwrap();
         assert_eq!(chains.x().dims(), &[n, 2]);
         assert!(chains.energy.is_some() && chains.grad.is_some());

@@ -1,8 +1,8 @@
 //! The figures of `ebm-launch sample` for 2-D models: the samples over the energy landscape,
 //! and a few chains' paths from their start over their first kept states.
 
-use crate::{plots, Result, RunConfig, TrainState};
-use candle_core::{Device, Tensor};
+use crate::plots::{self, GRID};
+use crate::{Result, RunConfig, TrainState};
 use ebm_core::{Energy, SampleOutput};
 use std::path::{Path, PathBuf};
 
@@ -10,7 +10,6 @@ use std::path::{Path, PathBuf};
 /// a tangle in which no single path can be followed.
 const PATHS: usize = 4;
 const PATH_POINTS: usize = 100;
-const GRID: usize = 120;
 
 /// `dir/<stem><suffix>` next to `out`.
 pub(super) fn sibling(out: &Path, suffix: &str) -> PathBuf {
@@ -41,19 +40,16 @@ pub(super) fn draw(
     let samples = plots::points_2d(&out.final_x, 2000)?;
     let landscape = sibling(out_path, ".png");
     let title = format!(
-        "step {}: exp(-E), data, {} samples after {} steps",
+        "step {}: {}, data, {} samples after {} steps",
         state.step,
+        plots::density_label(energy),
         samples.len(),
         out.acceptance.len()
     );
     let label = "samples";
     plots::landscape(&landscape, &title, energy, bounds, &data, &samples, label)?;
 
-    let grid = ebm_viz::grid_points(bounds, GRID);
-    let flat: Vec<f32> = grid.iter().flat_map(|p| *p).collect();
-    let e = energy
-        .energy(&Tensor::from_vec(flat, (grid.len(), 2), &Device::Cpu)?)?
-        .to_vec1::<f32>()?;
+    let e = plots::grid_energy(energy, bounds)?;
     let n_paths = PATHS.min(out.final_x.dims()[0]);
     // The first PATH_POINTS kept states, consecutive: how chains travel from noise into the
     // modes. Spreading the points over the whole run instead joins far-apart states with long

@@ -72,9 +72,14 @@ pub fn mlp_f64(activation: Activation, input_dim: usize) -> Mlp {
         hidden: vec![8, 8],
         activation,
         swish_beta: 1.0,
+        ..MlpConfig::default()
     };
+    mlp_f64_with(&config, input_dim)
+}
+
+pub fn mlp_f64_with(config: &MlpConfig, input_dim: usize) -> Mlp {
     let mut r = rng::stream(11, "init", 0);
-    Mlp::new_with_dtype(&config, input_dim, &mut r, &Device::Cpu, DType::F64).unwrap()
+    Mlp::new_with_dtype(config, input_dim, &mut r, &Device::Cpu, DType::F64).unwrap()
 }
 
 pub fn loss_from(text: &str) -> Box<dyn Loss> {
