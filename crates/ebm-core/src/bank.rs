@@ -199,6 +199,25 @@ impl ChainBank {
         self.chains = saved.flatten_all()?.to_vec1::<f32>()?;
         Ok(())
     }
+
+    /// Replaces the bank by `chains`, `[n, chain_shape...]` with any `n >= 1`: the capacity
+    /// becomes `n`. Data-parallel training uses this to install a rank's shard after chains are
+    /// exchanged or re-sharded for a different number of ranks (shards may differ by one chain).
+    pub fn set_chains(&mut self, chains: &Tensor) -> Result<()> {
+        let dims = chains.dims();
+        if dims.first().is_none_or(|&n| n == 0) || dims[1..] != self.chain_shape[..] {
+            return Err(Error::State {
+                what: "chain bank".into(),
+                message: format!(
+                    "new chains have shape {dims:?}, expected [n >= 1, {:?}]",
+                    self.chain_shape
+                ),
+            });
+        }
+        self.capacity = dims[0];
+        self.chains = chains.flatten_all()?.to_vec1::<f32>()?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -250,6 +269,20 @@ mod tests {
         let frac = fresh.iter().filter(|v| **v >= 10.0).count() as f64 / 4000.0;
         // 3 standard errors of a binomial(4000, 0.25) fraction: 0.021.
         assert!((frac - 0.25).abs() < 0.021, "{frac}");
+    }
+
+    #[test]
+    fn set_chains_changes_the_capacity_but_not_the_chain_shape() {
+        let mut rng = rng::stream(4, "bank", 0);
+        let mut bank = ChainBank::new(5, &[2], ChainInit::default(), &mut rng);
+        let seven = Tensor::ones((7, 2), candle_core::DType::F32, &Device::Cpu).unwrap();
+        bank.set_chains(&seven).unwrap();
+        assert_eq!(bank.capacity(), 7);
+        assert!(bank.draw(7, 0.0, &mut rng, &Device::Cpu).is_ok());
+        let wrong = Tensor::ones((7, 3), candle_core::DType::F32, &Device::Cpu).unwrap();
+        assert!(bank.set_chains(&wrong).is_err());
+        let empty = Tensor::ones((0, 2), candle_core::DType::F32, &Device::Cpu).unwrap();
+        assert!(bank.set_chains(&empty).is_err());
     }
 
     #[test]

@@ -5,7 +5,8 @@
 //! generators follow the usual references (scikit-learn, TorchEBM, FFJORD) formula for formula
 //! and default for default, without extra rescaling, so results compare with other libraries.
 //! [`Batcher`] walks a fixed training set in shuffled, drop-last epochs and can save and restore
-//! its position exactly for checkpoints.
+//! its position exactly for checkpoints. [`Points::shard`] / [`shard_range`] split a set across the
+//! ranks of a data-parallel run.
 //!
 //! ```
 //! use candle_core::Device;
@@ -25,6 +26,7 @@ mod batcher;
 mod config;
 mod error;
 mod points;
+mod shard;
 mod shuffle;
 mod toy;
 
@@ -32,3 +34,5 @@ pub use batcher::{Batcher, BatcherState};
 pub use config::DataConfig;
 pub use error::{Error, Result};
 pub use points::Points;
+pub use shard::shard_range;
+pub use shuffle::fisher_yates;

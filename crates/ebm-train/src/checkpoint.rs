@@ -85,15 +85,21 @@ pub fn prune(dir: &Path, keep: usize) -> Result<()> {
 }
 
 pub fn load(path: &Path, device: &Device) -> Result<Checkpoint> {
+    let bytes = std::fs::read(path).map_err(Error::io(path))?;
+    from_bytes(&bytes, path, device)
+}
+
+/// Parses a checkpoint file's bytes (`path` only names it in errors). Ranks other than 0 get a
+/// checkpoint this way, broadcast from rank 0, without touching the run folder.
+pub fn from_bytes(bytes: &[u8], path: &Path, device: &Device) -> Result<Checkpoint> {
     let bad = |message: String| Error::Checkpoint {
         path: path.to_path_buf(),
         message,
     };
-    let bytes = std::fs::read(path).map_err(Error::io(path))?;
     let (_, header) =
-        safetensors::SafeTensors::read_metadata(&bytes).map_err(|e| bad(e.to_string()))?;
+        safetensors::SafeTensors::read_metadata(bytes).map_err(|e| bad(e.to_string()))?;
     let meta = header.metadata().clone().unwrap_or_default();
     let tensors =
-        candle_core::safetensors::load_buffer(&bytes, device).map_err(|e| bad(e.to_string()))?;
+        candle_core::safetensors::load_buffer(bytes, device).map_err(|e| bad(e.to_string()))?;
     Ok(Checkpoint { tensors, meta })
 }

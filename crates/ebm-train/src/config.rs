@@ -1,7 +1,7 @@
 //! `RunConfig`: everything one training run reads from its TOML file. Every table denies unknown
 //! keys, so a typo is an error naming the key instead of a silently ignored setting.
 
-use crate::{EvalConfig, OptimConfig, Result};
+use crate::{DistConfig, EvalConfig, OptimConfig, Result};
 use ebm_core::{Error as CoreError, PluginSpec};
 use ebm_data::DataConfig;
 use ebm_models::ModelConfig;
@@ -29,6 +29,9 @@ pub struct RunConfig {
     pub train: TrainConfig,
     #[serde(default)]
     pub eval: EvalConfig,
+    /// Data-parallel training: ranks, chain exchange, weight checks.
+    #[serde(default)]
+    pub dist: DistConfig,
 }
 
 fn default_sampler() -> PluginSpec {
@@ -46,6 +49,7 @@ pub struct TrainConfig {
     /// Optimizer steps.
     #[serde(default = "d_steps")]
     pub steps: u64,
+    /// Points per step *per rank*: with `dist.ranks = N` the global batch is N × batch_size.
     #[serde(default = "d_batch")]
     pub batch_size: usize,
     /// Write a metrics row every N steps.
@@ -120,6 +124,7 @@ impl RunConfig {
         self.optim.validate()?;
         self.train.validate()?;
         self.eval.validate()?;
+        self.dist.validate()?;
         if self.train.batch_size > self.data.n_samples() {
             return Err(CoreError::config(
                 "train.batch_size",

@@ -38,6 +38,26 @@ pub enum Error {
         advice: String,
     },
 
+    /// A collective among the ranks failed (a peer is gone, the ranks disagree, a timeout).
+    #[error("collective: {0}")]
+    Dist(#[from] ebm_dist::Error),
+
+    /// The ranks' weights are no longer bit-identical (`dist.check_every` caught it).
+    #[error("ranks diverged at step {step}: {message}")]
+    RanksDiverged { step: u64, message: String },
+
+    /// What went wrong on one rank of a data-parallel run.
+    #[error("rank {rank}: {source}")]
+    Rank {
+        rank: usize,
+        #[source]
+        source: Box<Error>,
+    },
+
+    /// A rank's thread panicked.
+    #[error("rank {rank} panicked: {message}")]
+    RankPanicked { rank: usize, message: String },
+
     /// The run folder is not usable (exists already, or has nothing to resume).
     #[error("run folder {path}: {message}")]
     RunDir { path: PathBuf, message: String },
@@ -50,6 +70,17 @@ impl Error {
         match self {
             Error::Config(_) | Error::RunDir { .. } => true,
             Error::Core(e) => e.is_config(),
+            Error::Rank { source, .. } => source.is_config(),
+            _ => false,
+        }
+    }
+
+    /// True for the error a rank gets because *another* rank failed first (its peer left the
+    /// group), so a multi-rank run can report the root cause rather than its echoes.
+    pub fn is_peer_failure(&self) -> bool {
+        match self {
+            Error::Dist(ebm_dist::Error::GroupBroken { .. }) => true,
+            Error::Rank { source, .. } => source.is_peer_failure(),
             _ => false,
         }
     }

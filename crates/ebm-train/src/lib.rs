@@ -1,13 +1,16 @@
-//! ebm-train: one rank's training run.
+//! ebm-train: a training run, on one device or data-parallel over N ranks ([`dist`]).
 //!
 //! [`load`] reads a [`RunConfig`] (TOML file, `EBM_` environment, `--set`), [`Trainer`] builds
 //! the model, sampler, loss and data from it and runs the loop ([`train_step`] is one step),
 //! writing the run folder ([`RunDir`]): resolved `config.toml`, `metrics.jsonl`, `plots/`,
 //! `samples.npy`, `eval.json` and `checkpoints/` from which `Start::Resume` continues exactly.
+//! [`Trainer::new_distributed`] is one rank of a data-parallel run over any
+//! [`ebm_dist::Collective`]; [`run_local_ranks`] runs N ranks as threads of this process.
 //! [`sample_from_run`] draws new samples (with diagnostics and plots) from a finished run.
 
 pub mod checkpoint;
 mod config;
+pub mod dist;
 pub mod distance;
 mod error;
 mod eval;
@@ -22,6 +25,7 @@ mod step;
 mod trainer;
 
 pub use config::{RunConfig, TrainConfig};
+pub use dist::{run_local_ranks, DistConfig};
 pub use error::{Error, Result};
 pub use eval::{compare_with_data, draw_samples, EvalConfig, EvalReport};
 pub use load::{load, LoadedConfig};
@@ -30,5 +34,5 @@ pub use optim::{AdamW, OptimConfig};
 pub use run_dir::RunDir;
 pub use sample_run::{sample_from_run, SampleRunOptions, SampleRunReport};
 pub use state::TrainState;
-pub use step::train_step;
+pub use step::{train_step, train_step_on};
 pub use trainer::{Start, TrainSummary, Trainer};

@@ -102,6 +102,11 @@ impl AdamW {
         })
     }
 
+    /// The parameters this optimizer updates, in a fixed order (the gradient bucket's order).
+    pub fn params(&self) -> &[Param] {
+        &self.params
+    }
+
     /// Global L2 norm of the parameters' gradients.
     pub fn grad_norm(&self, grads: &GradStore) -> Result<f64> {
         let mut sq = 0.0;

@@ -43,6 +43,14 @@ impl RunDir {
         Ok(dir)
     }
 
+    /// The layout of `root` without touching the disk: what ranks other than 0 hold, since only
+    /// rank 0 creates or writes the run folder.
+    pub(crate) fn at(root: &Path) -> Self {
+        RunDir {
+            root: root.to_path_buf(),
+        }
+    }
+
     pub fn root(&self) -> &Path {
         &self.root
     }

@@ -1,12 +1,17 @@
 //! `TrainState`: everything that changes while training, built from the config with seeded
 //! streams, and saved to / restored from a checkpoint exactly (weights, optimizer moments,
 //! chain bank, batch order, RNG positions, step).
+//!
+//! In a data-parallel run each rank has its own `TrainState`: the same weights, its own block of
+//! the training set, its own RNG streams `rng::stream(seed, purpose, rank)` and its own chain-bank
+//! shard (see [`crate::dist`]). Rank 0 of 1 is the single-device run, stream for stream.
 
 use crate::checkpoint::{self, Checkpoint};
+use crate::dist::shard::{self as ranks, RankParts};
 use crate::{AdamW, Error, Result, RunConfig};
-use candle_core::{DType, Device, Tensor};
-use ebm_core::{build_loss, build_sampler, rng, Loss, Model, Rng, RngState, Sampler};
-use ebm_data::{Batcher, BatcherState};
+use candle_core::Device;
+use ebm_core::{build_loss, build_sampler, rng, Error as CoreError, Loss, Model, Rng, Sampler};
+use ebm_data::{Batcher, Points};
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -25,34 +30,75 @@ pub struct TrainState {
     /// Optimizer steps completed.
     pub step: u64,
     pub device: Device,
+    /// This rank, in `0..world_size`.
+    pub rank: usize,
+    /// Number of ranks training together (1: single device).
+    pub world_size: usize,
+    /// The run seed, to re-derive streams when a checkpoint is re-sharded.
+    seed: u64,
+}
+
+/// The whole training set (identical on every rank: drawn from the rank-0 `data` stream).
+pub fn train_set(config: &RunConfig) -> Result<Points> {
+    Ok(config.data.sample(
+        config.data.n_samples(),
+        &mut rng::stream(config.seed, "data", 0),
+    )?)
 }
 
 impl TrainState {
     /// Builds a fresh state: seeded weights, training set, plugins and chain bank.
     pub fn new(config: &RunConfig, device: &Device) -> Result<Self> {
+        Self::for_rank(config, device, 0, 1)
+    }
+
+    /// Rank `rank` of `world_size`'s fresh state: its block of the training set, its own streams
+    /// and chain-bank shard. The weights come from the rank-0 `init` stream on every rank (the
+    /// trainer broadcasts rank 0's anyway, so that ranks agree whatever built them).
+    pub fn for_rank(
+        config: &RunConfig,
+        device: &Device,
+        rank: usize,
+        world_size: usize,
+    ) -> Result<Self> {
         let seed = config.seed;
+        let stream_rank = u32::try_from(rank)
+            .map_err(|_| CoreError::config("dist.ranks", format!("rank {rank} is too large")))?;
         let sampler = build_sampler("sampler", &config.sampler)?;
         let mut loss = build_loss("loss", &config.loss)?;
-        let train_set = config
-            .data
-            .sample(config.data.n_samples(), &mut rng::stream(seed, "data", 0))?;
-        let input_shape = vec![train_set.dim];
+        let shard = train_set(config)?.shard(rank, world_size)?;
+        if config.train.batch_size > shard.len() {
+            return Err(CoreError::config(
+                "train.batch_size",
+                format!(
+                    "{} (per rank) is larger than rank {rank}'s {} of data.n_samples = {} split over {world_size} ranks",
+                    config.train.batch_size,
+                    shard.len(),
+                    config.data.n_samples()
+                ),
+            )
+            .into());
+        }
+        let input_shape = vec![shard.dim];
         let model = config
             .model
             .build(&input_shape, &mut rng::stream(seed, "init", 0), device)?;
         loss.check_model(model.as_ref())?;
-        loss.init(&input_shape, &mut rng::stream(seed, "chains", 0))?;
+        loss.init(&input_shape, &mut rng::stream(seed, "chains", stream_rank))?;
         let optim = AdamW::new(model.params(), config.optim.clone())?;
         Ok(TrainState {
             model,
             sampler,
             loss,
             optim,
-            batcher: Batcher::new(train_set, config.train.batch_size)?,
-            rng_batches: rng::stream(seed, "batches", 0),
-            rng_sampler: rng::stream(seed, "sampler", 0),
+            batcher: Batcher::new(shard, config.train.batch_size)?,
+            rng_batches: rng::stream(seed, "batches", stream_rank),
+            rng_sampler: rng::stream(seed, "sampler", stream_rank),
             step: 0,
             device: device.clone(),
+            rank,
+            world_size,
+            seed,
         })
     }
 
@@ -69,29 +115,16 @@ impl TrainState {
         if let Some(bank) = self.loss.chain_bank() {
             tensors.insert("bank.chains".into(), bank.to_tensor(&self.device)?);
         }
-        let batches = self.batcher.state();
-        if !batches.order.is_empty() {
-            let n = batches.order.len();
-            tensors.insert(
-                "batcher.order".into(),
-                Tensor::from_vec(batches.order, n, &Device::Cpu)?,
-            );
-        }
         let meta = HashMap::from([
             ("format".to_string(), FORMAT.to_string()),
             ("step".into(), self.step.to_string()),
             ("optim.t".into(), self.optim.steps().to_string()),
-            ("batcher.pos".into(), batches.pos.to_string()),
-            (
-                "rng.batches".into(),
-                RngState::of(&self.rng_batches).encode(),
-            ),
-            (
-                "rng.sampler".into(),
-                RngState::of(&self.rng_sampler).encode(),
-            ),
         ]);
-        Ok(Checkpoint { tensors, meta })
+        let mut ckpt = Checkpoint { tensors, meta };
+        // A lone state's own parts go under rank 0's keys; `dist::gather_checkpoint` adds the
+        // other ranks'.
+        RankParts::of(self).write("", &mut ckpt)?;
+        Ok(ckpt)
     }
 
     /// Continues from `ckpt` (read from `path`, named in errors).
@@ -115,23 +148,26 @@ impl TrainState {
             .load_params(&|name| ckpt.tensor(&format!("model.{name}")))?;
         self.optim
             .load_state(number("optim.t")?, &|key| ckpt.tensor(key))?;
-        if let Some(bank) = self.loss.chain_bank_mut() {
-            let saved = ckpt
-                .tensor("bank.chains")
-                .ok_or_else(|| bad("`bank.chains` missing".into()))?;
-            bank.restore(&saved)?;
-        }
-        let order = match ckpt.tensor("batcher.order") {
-            Some(t) => t.to_dtype(DType::U32)?.to_vec1::<u32>()?,
-            None => Vec::new(),
-        };
-        self.batcher.restore(BatcherState {
-            order,
-            pos: number("batcher.pos")?,
-        })?;
-        self.rng_batches = RngState::decode(ckpt.meta("rng.batches", path)?)?.to_rng();
-        self.rng_sampler = RngState::decode(ckpt.meta("rng.sampler", path)?)?.to_rng();
         self.step = number("step")?;
+        let saved_world = ranks::saved_world_size(ckpt, path)?;
+        if let Some(bank) = self.loss.chain_bank_mut() {
+            bank.set_chains(&ranks::bank_shard(ckpt, path, self.rank, self.world_size)?)?;
+        }
+        if saved_world == self.world_size {
+            RankParts::read(&ranks::prefix(self.rank), ckpt, path)?.apply(self)?;
+        } else {
+            // Another split of the data: the saved batch order means nothing here. Start a fresh
+            // pass and fresh streams, named by the step so they do not replay numbers already used.
+            let rank = self.rank as u32;
+            let step = self.step;
+            self.rng_batches = rng::stream(self.seed, &format!("batches@{step}"), rank);
+            self.rng_sampler = rng::stream(self.seed, &format!("sampler@{step}"), rank);
+            tracing::warn!(
+                saved_world,
+                world = self.world_size,
+                "checkpoint written by a different number of ranks: chains re-sharded, streams re-derived (not bit-exact with the original world size)"
+            );
+        }
         Ok(())
     }
 

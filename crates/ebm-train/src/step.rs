@@ -1,13 +1,28 @@
-//! One training step on one rank: batch → loss (with negatives) → backward → clip → AdamW.
-//! Separate from the loop so a data-parallel strategy can put an all-reduce between backward and
-//! the optimizer without touching either.
+//! One training step: batch → loss (with negatives) → backward → [all-reduce] → clip → AdamW.
+//! Separate from the loop, and the execution strategy is only the collective passed in: with
+//! [`ebm_dist::SingleRank`] the step is the single-device one, with a group of N ranks the
+//! gradients and metrics are averaged across ranks between backward and the optimizer.
 
+use crate::dist::grads;
 use crate::{Error, Result, Row, RunConfig, TrainState};
 use ebm_core::{Schedule, TrainCtx};
+use ebm_dist::{Collective, SingleRank};
 
-/// Runs one step and returns its metrics. On non-finite values it returns `Error::Diverged`
-/// before touching the weights.
+/// Runs one single-device step and returns its metrics. On non-finite values it returns
+/// `Error::Diverged` before touching the weights.
 pub fn train_step(state: &mut TrainState, config: &RunConfig) -> Result<Row> {
+    train_step_on(state, config, &SingleRank)
+}
+
+/// One data-parallel step: every rank of `coll` calls it with its own batch. Gradients are
+/// averaged in one bucket, so the clipping norm is the global one and every rank takes the
+/// same AdamW step; the returned metrics are the mean over ranks (identical on every rank). A
+/// non-finite value on any rank makes every rank return `Error::Diverged` at the same step.
+pub fn train_step_on(
+    state: &mut TrainState,
+    config: &RunConfig,
+    coll: &dyn Collective,
+) -> Result<Row> {
     let step = state.step;
     let batch = state
         .batcher
@@ -28,13 +43,23 @@ pub fn train_step(state: &mut TrainState, config: &RunConfig) -> Result<Row> {
         what,
         advice: String::new(),
     };
+    let mut grads = out.loss.backward()?;
+    // Scalars logged: the loss, then the loss's own metrics.
+    let mut scalars: Vec<f64> = std::iter::once(loss)
+        .chain(out.metrics.iter().map(|(_, v)| *v))
+        .collect();
+    if coll.world_size() > 1 {
+        grads::all_reduce_mean(coll, state.optim.params(), &mut grads, &mut scalars)?;
+    }
+    let loss = scalars[0];
     if !loss.is_finite() {
         return Err(diverged(format!("the loss is {loss}")));
     }
-    if let Some((name, v)) = out.metrics.iter().find(|(_, v)| !v.is_finite()) {
+    let names = out.metrics.iter().map(|(k, _)| *k);
+    let metrics: Vec<(&str, f64)> = names.zip(scalars[1..].iter().copied()).collect();
+    if let Some((name, v)) = metrics.iter().find(|(_, v)| !v.is_finite()) {
         return Err(diverged(format!("{name} is {v}")));
     }
-    let grads = out.loss.backward()?;
     let grad_norm = state.optim.grad_norm(&grads)?;
     if !grad_norm.is_finite() {
         return Err(diverged(format!("the gradient norm is {grad_norm}")));
@@ -42,7 +67,7 @@ pub fn train_step(state: &mut TrainState, config: &RunConfig) -> Result<Row> {
     state.optim.step(&grads, lr, grad_norm)?;
     state.step += 1;
     let mut values = vec![("loss".to_string(), loss)];
-    values.extend(out.metrics.iter().map(|(k, v)| (k.to_string(), *v)));
+    values.extend(metrics.iter().map(|(k, v)| (k.to_string(), *v)));
     values.push(("grad_norm".into(), grad_norm));
     values.push(("lr".into(), lr));
     Ok(Row {

@@ -1,14 +1,21 @@
-//! The single-rank training loop: steps, metrics rows, progress plots, checkpoints, and at the end
-//! the evaluation samples, `samples.npy`, `eval.json` and the final figures.
+//! The training loop on one rank of N (N = 1 for single-device training): steps, metrics rows,
+//! progress plots, checkpoints, and at the end the evaluation samples, `samples.npy`, `eval.json`
+//! and the final figures. Rank 0 alone writes the run folder; every collective (chain gathers
+//! for plots and checkpoints, the eval report) is called by all ranks on the same schedule.
 
+use crate::dist::{self, wire::broadcast_bytes};
 use crate::run_dir::write_atomic;
+use crate::state::train_set;
 use crate::{
     checkpoint, eval, plots, step, Error, LoadedConfig, MetricsLog, Result, RunConfig, RunDir,
     TrainState,
 };
-use candle_core::Device;
+use candle_core::{Device, Tensor};
+use ebm_dist::{broadcast_tensors, Collective, SingleRank};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 /// Fresh run or continuation.
@@ -18,7 +25,7 @@ pub enum Start {
     Resume,
 }
 
-/// What a finished run reports.
+/// What a finished run reports (the same on every rank: rank 0 evaluates and shares it).
 #[derive(Clone, Debug)]
 pub struct TrainSummary {
     pub steps: u64,
@@ -30,43 +37,70 @@ pub struct Trainer {
     config: RunConfig,
     dir: RunDir,
     state: TrainState,
-    metrics: MetricsLog,
-    /// Training points shown in the plots.
+    coll: Arc<dyn Collective>,
+    /// The metrics file: `Some` on rank 0 only, which alone writes the run folder.
+    metrics: Option<MetricsLog>,
+    /// Whether samples are 2-D, so progress plots are drawn (same answer on every rank).
+    plots_2d: bool,
+    /// Training points shown in the plots (rank 0; empty elsewhere).
     data_points: Vec<[f32; 2]>,
 }
 
 impl Trainer {
-    /// Builds the run (validating every plugin's parameters) and, for `Start::Resume`, restores
-    /// the newest checkpoint in `dir`.
-    pub fn new(loaded: &LoadedConfig, dir: &std::path::Path, start: Start) -> Result<Self> {
+    /// Builds a single-device run (validating every plugin's parameters) and, for
+    /// `Start::Resume`, restores the newest checkpoint in `dir`.
+    pub fn new(loaded: &LoadedConfig, dir: &Path, start: Start) -> Result<Self> {
+        Self::new_distributed(loaded, dir, start, Arc::new(SingleRank))
+    }
+
+    /// Builds this rank's part of a data-parallel run over `collective` (every rank calls it).
+    /// Rank 0 creates or opens `dir` and, on resume, reads the newest checkpoint and broadcasts
+    /// it; rank 0's weights are broadcast to all. Other ranks never touch `dir`.
+    pub fn new_distributed(
+        loaded: &LoadedConfig,
+        dir: &Path,
+        start: Start,
+        collective: Arc<dyn Collective>,
+    ) -> Result<Self> {
         ebm_core::ensure_double_backward(); // before any backward: score-matching losses need it
+        let coll = collective.as_ref();
+        let (rank, world) = (coll.rank(), coll.world_size());
+        let _span = tracing::info_span!("rank", rank).entered();
+        let leader = rank == 0;
         let config = loaded.config.clone();
         let device = Device::Cpu;
-        let mut state = TrainState::new(&config, &device).map_err(|e| loaded.locate(e))?;
-        let (dir, metrics) = match start {
-            Start::Fresh => {
-                let dir = RunDir::create(dir)?;
-                let metrics = MetricsLog::create(&dir.metrics())?;
-                (dir, metrics)
-            }
-            Start::Resume => {
-                let dir = RunDir::open(dir)?;
-                let (_, path) =
-                    checkpoint::list(&dir.checkpoints())?
-                        .pop()
-                        .ok_or_else(|| Error::RunDir {
-                            path: dir.root().to_path_buf(),
-                            message: "checkpoints/ is empty: nothing to resume".into(),
-                        })?;
-                state.restore(&checkpoint::load(&path, &device)?, &path)?;
-                tracing::info!(checkpoint = %path.display(), step = state.step, "resuming");
-                let metrics = MetricsLog::resume(&dir.metrics(), state.step)?;
-                (dir, metrics)
-            }
+        let mut state =
+            TrainState::for_rank(&config, &device, rank, world).map_err(|e| loaded.locate(e))?;
+        let dir = match (start, leader) {
+            (Start::Fresh, true) => RunDir::create(dir)?,
+            (Start::Resume, true) => RunDir::open(dir)?,
+            (_, false) => RunDir::at(dir),
         };
-        std::fs::write(dir.config(), config.to_toml()?).map_err(Error::io(dir.config()))?;
-        let data_points = if state.input_shape() == [2] {
-            let pts = state.batcher.points();
+        let mut metrics = match (start, leader) {
+            (Start::Fresh, true) => Some(MetricsLog::create(&dir.metrics())?),
+            _ => None,
+        };
+        if start == Start::Resume {
+            let path = restore_newest(coll, &dir, &mut state, &device)?;
+            tracing::info!(checkpoint = %path.display(), step = state.step, "resuming");
+            if leader {
+                metrics = Some(MetricsLog::resume(&dir.metrics(), state.step)?);
+            }
+        }
+        if world > 1 {
+            // Same weights everywhere, whatever built or restored them.
+            let params = state.model.params();
+            let tensors: Vec<Tensor> = params.iter().map(|p| p.var.as_tensor().clone()).collect();
+            for (p, t) in params.iter().zip(broadcast_tensors(coll, &tensors, 0)?) {
+                p.var.set(&t)?;
+            }
+        }
+        if leader {
+            std::fs::write(dir.config(), config.to_toml()?).map_err(Error::io(dir.config()))?;
+        }
+        let plots_2d = state.input_shape() == [2];
+        let data_points = if leader && plots_2d {
+            let pts = train_set(&config)?;
             pts.data
                 .chunks(2)
                 .take(2000)
@@ -79,7 +113,9 @@ impl Trainer {
             config,
             dir,
             state,
+            coll: collective,
             metrics,
+            plots_2d,
             data_points,
         })
     }
@@ -94,17 +130,21 @@ impl Trainer {
 
     /// Trains to `train.steps`, then evaluates and writes the final outputs.
     pub fn run(&mut self) -> Result<TrainSummary> {
+        let coll = self.coll.clone();
+        let leader = coll.rank() == 0;
+        let _span = tracing::info_span!("rank", rank = coll.rank()).entered();
         let train = self.config.train.clone();
-        let progress = progress_bar(train.steps, self.state.step);
+        let progress = progress_bar(train.steps, self.state.step, leader);
         let started = Instant::now();
         while self.state.step < train.steps {
-            let row =
-                step::train_step(&mut self.state, &self.config).map_err(|e| self.with_advice(e))?;
+            let row = step::train_step_on(&mut self.state, &self.config, coll.as_ref())
+                .map_err(|e| self.with_advice(e))?;
+            dist::after_step(coll.as_ref(), &mut self.state, &self.config)?;
             let s = self.state.step;
             progress.inc(1);
             if s.is_multiple_of(train.log_every) || s == train.steps {
                 progress.set_message(format!("loss {:.4}", row.get("loss").unwrap_or(f64::NAN)));
-                if progress.is_hidden() {
+                if leader && progress.is_hidden() {
                     let vals: Vec<String> = row
                         .values
                         .iter()
@@ -112,14 +152,18 @@ impl Trainer {
                         .collect();
                     tracing::info!("step {s}/{} {}", train.steps, vals.join(" "));
                 }
-                self.metrics.append(row)?;
+                if let Some(m) = &mut self.metrics {
+                    m.append(row)?;
+                }
             }
             if train.plot_every > 0 && s.is_multiple_of(train.plot_every) && s < train.steps {
                 self.plot_progress()?;
             }
             if s.is_multiple_of(train.checkpoint_every) || s == train.steps {
-                self.state
-                    .save(&self.dir.checkpoints(), train.keep_checkpoints)?;
+                if let Some(ckpt) = dist::gather_checkpoint(coll.as_ref(), &self.state)? {
+                    checkpoint::save(&self.dir.checkpoints(), s, &ckpt)?;
+                    checkpoint::prune(&self.dir.checkpoints(), train.keep_checkpoints)?;
+                }
             }
         }
         progress.finish_and_clear();
@@ -132,8 +176,19 @@ impl Trainer {
         })
     }
 
+    /// Every rank's persistent chains (a collective), if the loss keeps any.
+    fn all_chains(&self) -> Result<Option<Tensor>> {
+        match self.state.loss.chain_bank() {
+            Some(bank) => Ok(Some(dist::gather_chains(self.coll.as_ref(), bank)?)),
+            None => Ok(None),
+        }
+    }
+
     /// The divergence error with where to go from here.
     fn with_advice(&self, e: Error) -> Error {
+        if self.metrics.is_none() {
+            return e; // not rank 0: rank 0 reports the same divergence with the advice
+        }
         match e {
             Error::Diverged { step, what, .. } => {
                 let last = checkpoint::list(&self.dir.checkpoints())
@@ -154,13 +209,16 @@ impl Trainer {
     }
 
     fn plot_progress(&self) -> Result<()> {
-        if self.data_points.is_empty() {
+        if !self.plots_2d {
             return Ok(());
         }
-        let Some(bank) = self.state.loss.chain_bank() else {
+        let Some(chains) = self.all_chains()? else {
             return Ok(());
         };
-        let chains = plots::points_2d(&bank.to_tensor(&self.state.device)?, 2000)?;
+        if self.metrics.is_none() {
+            return Ok(());
+        }
+        let chains = plots::points_2d(&chains, 2000)?;
         let s = self.state.step;
         plots::landscape(
             &self.dir.plots().join(format!("landscape_step_{s:07}.png")),
@@ -174,21 +232,42 @@ impl Trainer {
             &chains,
             "persistent chains",
         )?;
-        plots::curves(&self.dir.plots(), &self.metrics)
+        if let Some(m) = &self.metrics {
+            plots::curves(&self.dir.plots(), m)?;
+        }
+        Ok(())
     }
 
-    /// Evaluation samples, `samples.npy`, `eval.json` and the final figures.
+    /// Rank 0 evaluates and writes the final outputs; every rank gets its report.
     fn finish(&mut self) -> Result<eval::EvalReport> {
+        let chains = self.all_chains()?;
+        let coll = self.coll.clone();
+        if coll.world_size() == 1 {
+            return self.evaluate(chains.as_ref());
+        }
+        // TOML rather than JSON: it round-trips NaN and infinities, which a failed eval can hold.
+        let text = match self.metrics {
+            Some(_) => {
+                let report = self.evaluate(chains.as_ref())?;
+                toml::to_string(&report).map_err(|e| Error::Config(e.to_string()))?
+            }
+            None => String::new(),
+        };
+        let text = broadcast_bytes(coll.as_ref(), text.as_bytes(), 0)?;
+        std::str::from_utf8(&text)
+            .ok()
+            .and_then(|t| toml::from_str(t).ok())
+            .ok_or_else(|| Error::Config("rank 0 sent a malformed eval report".into()))
+    }
+
+    /// Evaluation samples, `samples.npy`, `eval.json` and the final figures (rank 0).
+    fn evaluate(&self, chains: Option<&Tensor>) -> Result<eval::EvalReport> {
         let view = self.state.model.detached();
         let shape = self.state.input_shape();
         let (samples, acceptance) =
             eval::draw_samples(view.as_ref(), &self.config, &shape, &self.state.device)?;
         write_atomic(&self.dir.samples(), |tmp| Ok(samples.write_npy(tmp)?))?;
-        let chains = match self.state.loss.chain_bank() {
-            Some(bank) => Some(bank.to_tensor(&self.state.device)?),
-            None => None,
-        };
-        let report = eval::compare_with_data(&samples, chains.as_ref(), &self.config, acceptance)?;
+        let report = eval::compare_with_data(&samples, chains, &self.config, acceptance)?;
         let json =
             serde_json::to_string_pretty(&report).map_err(|e| Error::Config(e.to_string()))?;
         write_atomic(&self.dir.eval(), |tmp| {
@@ -212,13 +291,49 @@ impl Trainer {
                 "model samples",
             )?;
         }
-        plots::curves(&self.dir.plots(), &self.metrics)?;
+        if let Some(m) = &self.metrics {
+            plots::curves(&self.dir.plots(), m)?;
+        }
         Ok(report)
     }
 }
 
-fn progress_bar(total: u64, done: u64) -> ProgressBar {
-    let bar = if std::io::stderr().is_terminal() {
+/// Rank 0 reads the newest checkpoint of `dir` and broadcasts it; every rank restores its part.
+/// Returns the checkpoint's path.
+fn restore_newest(
+    coll: &dyn Collective,
+    dir: &RunDir,
+    state: &mut TrainState,
+    device: &Device,
+) -> Result<PathBuf> {
+    let (name, bytes) = if coll.rank() == 0 {
+        let (_, path) =
+            checkpoint::list(&dir.checkpoints())?
+                .pop()
+                .ok_or_else(|| Error::RunDir {
+                    path: dir.root().to_path_buf(),
+                    message: "checkpoints/ is empty: nothing to resume".into(),
+                })?;
+        let bytes = std::fs::read(&path).map_err(Error::io(&path))?;
+        (path.to_string_lossy().into_owned().into_bytes(), bytes)
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    let (name, bytes) = if coll.world_size() > 1 {
+        (
+            broadcast_bytes(coll, &name, 0)?,
+            broadcast_bytes(coll, &bytes, 0)?,
+        )
+    } else {
+        (name, bytes)
+    };
+    let path = PathBuf::from(String::from_utf8_lossy(&name).into_owned());
+    state.restore(&checkpoint::from_bytes(&bytes, &path, device)?, &path)?;
+    Ok(path)
+}
+
+fn progress_bar(total: u64, done: u64, leader: bool) -> ProgressBar {
+    let bar = if leader && std::io::stderr().is_terminal() {
         ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr())
     } else {
         ProgressBar::hidden()
