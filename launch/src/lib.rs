@@ -3,6 +3,9 @@
 //! ```text
 //! ebm-launch CONFIG [--out DIR] [--set key=value]...      # a new run
 //! ebm-launch --resume DIR [--set key=value]...            # continue DIR from its newest checkpoint
+//! ebm-launch CONFIG --cpus N [--spawn] ...                # data parallel: N CPU ranks (threads,
+//!                                                         # or one worker process per rank)
+//! ebm-launch CONFIG --gpus N [--nnodes M --node-rank R --master-addr A --master-port P]
 //! ebm-launch sample DIR [--n 2000] [--steps 500] [--sampler NAME] [--set-sampler key=value]...
 //!            [--seed S] [--thin K] [--out FILE.npy]       # draw samples from a trained run
 //! ```
@@ -15,10 +18,25 @@
 //! ```
 //! Exit codes: 0 success, 1 the run failed (I/O, divergence), 2 the command line or the config is
 //! wrong (the message names the key and the file).
+//!
+//! Data parallel with worker processes, torchrun's way (modules: [`cli`] flags → launch spec,
+//! [`agent`] the launcher's side (store, workers, watch),
+//! [`rendezvous`] the environment contract and config agreement, [`spawn`] starting workers,
+//! [`watch`] the monitor loop that stops every worker when one fails, [`worker`] one rank): the
+//! launcher runs the rendezvous store and re-executes this binary once per rank; a worker is
+//! the same binary with `EBMLAUNCH_WORKER=1` and RANK, WORLD_SIZE, ... in its environment.
+
+pub mod agent;
+pub mod cli;
+pub mod rendezvous;
+pub mod spawn;
+pub mod watch;
+pub mod worker;
 
 use clap::{Args, Parser, Subcommand};
+use cli::{DistArgs, LaunchError, Mode};
 use ebm_core::PluginSpec;
-use ebm_train::{Error, SampleRunOptions, Start, Trainer};
+use ebm_train::{Error, SampleRunOptions, Start, TrainSummary, Trainer};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -47,7 +65,13 @@ pub struct Cli {
     /// Continue the run in DIR from its newest checkpoint.
     #[arg(long, value_name = "DIR", conflicts_with = "out")]
     pub resume: Option<PathBuf>,
+    #[command(flatten)]
+    pub dist: DistArgs,
 }
+
+/// What `--gpus` says on a build without CUDA support.
+pub const NO_CUDA: &str = "--gpus needs a build with CUDA support: \
+    cargo build --release -p ebm-launch --features cuda (or train on CPU ranks with --cpus N)";
 
 /// What else the launcher does besides training.
 #[derive(Debug, Subcommand)]
@@ -99,11 +123,18 @@ pub fn run_with(cli: Cli) -> ExitCode {
     ebm_integrators::link();
     ebm_interpolants::link();
     init_logging();
-    match execute(&cli) {
+    let outcome = if std::env::var(rendezvous::WORKER_MARKER).as_deref() == Ok("1") {
+        resolve(&cli)
+            .map_err(LaunchError::from)
+            .and_then(|(config, _dir, start)| worker::run_worker(&config, &cli.sets, start))
+    } else {
+        execute(&cli)
+    };
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
-            ExitCode::from(if e.is_config() { 2 } else { 1 })
+            ExitCode::from(e.exit_code())
         }
     }
 }
@@ -119,30 +150,52 @@ fn init_logging() {
         .try_init();
 }
 
-fn execute(cli: &Cli) -> Result<(), Error> {
+fn execute(cli: &Cli) -> Result<(), LaunchError> {
     if let Some(Command::Sample(args)) = &cli.command {
-        return sample(args);
+        return Ok(sample(args)?);
     }
-    let (config_path, dir, start) = match (&cli.resume, &cli.config) {
-        (Some(dir), config) => (
+    let mode = cli.dist.mode()?;
+    if let Mode::Processes(spec) = &mode {
+        if spec.device == cli::Device::Gpu {
+            agent::check_gpus(spec.nproc)?;
+        }
+    }
+    let (config_path, dir, start) = resolve(cli)?;
+    let loaded = ebm_train::load(&config_path, &cli.sets)?;
+    tracing::info!(run = %dir.display(), config = %config_path.display(), "training");
+    let summary = match mode {
+        // Without flags, the config's `dist.ranks` (default 1) says how many thread ranks.
+        Mode::Single if loaded.config.dist.ranks > 1 => {
+            worker::train_local_ranks(&loaded, &dir, start, loaded.config.dist.ranks)?
+        }
+        Mode::Single => Trainer::new(&loaded, &dir, start)?.run()?,
+        Mode::Threads(n) => worker::train_local_ranks(&loaded, &dir, start, n)?,
+        Mode::Processes(spec) => return agent::launch_workers(&spec, &dir),
+    };
+    print_summary(&dir, &summary);
+    Ok(())
+}
+
+/// The config file, the run folder and how to start, from the command line.
+fn resolve(cli: &Cli) -> Result<(PathBuf, PathBuf, Start), Error> {
+    match (&cli.resume, &cli.config) {
+        (Some(dir), config) => Ok((
             config.clone().unwrap_or_else(|| dir.join("config.toml")),
             dir.clone(),
             Start::Resume,
-        ),
+        )),
         (None, Some(config)) => {
             let dir = cli.out.clone().unwrap_or_else(|| default_out(config));
-            (config.clone(), dir, Start::Fresh)
+            Ok((config.clone(), dir, Start::Fresh))
         }
-        (None, None) => {
-            return Err(Error::Config(
-                "no config given: ebm-launch CONFIG, or ebm-launch --resume DIR".into(),
-            ))
-        }
-    };
-    let loaded = ebm_train::load(&config_path, &cli.sets)?;
-    let mut trainer = Trainer::new(&loaded, &dir, start)?;
-    tracing::info!(run = %dir.display(), config = %config_path.display(), "training");
-    let summary = trainer.run()?;
+        (None, None) => Err(Error::Config(
+            "no config given: ebm-launch CONFIG, or ebm-launch --resume DIR".into(),
+        )),
+    }
+}
+
+/// What a finished run prints.
+pub(crate) fn print_summary(dir: &Path, summary: &TrainSummary) {
     let e = &summary.eval;
     println!("run folder: {}", dir.display());
     println!(
@@ -157,7 +210,6 @@ fn execute(cli: &Cli) -> Result<(), Error> {
         println!("  MMD² of the persistent chains to fresh data {c:.5}");
     }
     println!("  samples.npy ({} × {} sampler steps from noise), eval.json, metrics.jsonl, plots/, checkpoints/", e.n_samples, e.steps);
-    Ok(())
 }
 
 fn sample(args: &SampleArgs) -> Result<(), Error> {

@@ -4,6 +4,8 @@
 //! - [`Collective`]: the small, object-safe trait the trainer uses (`all_reduce_sum/mean`,
 //!   `broadcast`, `all_gather`, `barrier` on host `f32` slices), with [`SingleRank`] for one rank.
 //! - [`local`]: ranks as threads of one process (CI, laptops).
+//! - [`tcp`]: one CPU worker process per rank, collectives through the rendezvous store
+//!   ([`TcpCollective`], same rank-order bits as the local backend).
 //! - `nccl` (feature `nccl`): one process per GPU over NCCL, via cudarc (compiled, not run here).
 //! - [`store`]: the TCP rendezvous store the launcher uses to share the NCCL id and check that
 //!   every rank resolved the same config.
@@ -52,12 +54,14 @@ pub mod local;
 #[cfg(feature = "nccl-core")]
 pub mod nccl;
 pub mod store;
+pub mod tcp;
 pub mod tensors;
 
 pub use collective::{Collective, SingleRank};
 pub use error::{Error, Result};
 pub use local::{LocalCollective, LocalGroup};
 pub use store::{StoreClient, StoreServer};
+pub use tcp::TcpCollective;
 pub use tensors::{
     all_gather_tensor, all_reduce_mean_tensors, all_reduce_sum_tensors, broadcast_tensors,
 };

@@ -32,7 +32,7 @@
 use std::ffi::c_char;
 use std::sync::Arc;
 
-use cudarc::driver::{CudaSlice, CudaStream, DriverError};
+use cudarc::driver::{CudaContext, CudaSlice, CudaStream, DriverError};
 use cudarc::nccl::result::NcclError;
 use cudarc::nccl::safe::{Comm, Id, ReduceOp};
 
@@ -49,6 +49,15 @@ fn nccl_error(what: &str, e: NcclError) -> Error {
 
 fn driver_error(what: &str, e: DriverError) -> Error {
     Error::Nccl(format!("{what}: CUDA driver: {e}"))
+}
+
+/// Number of GPUs the CUDA driver sees; 0 when there is no driver library (cudarc's dynamic
+/// loading panics on a missing library, which this turns into "no GPU").
+pub fn device_count() -> usize {
+    std::panic::catch_unwind(CudaContext::device_count)
+        .ok()
+        .and_then(|count| count.ok())
+        .map_or(0, |n| usize::try_from(n).unwrap_or(0))
 }
 
 /// The bytes of `id`, for sending through the store.
@@ -109,6 +118,20 @@ impl NcclCollective {
             id_from_bytes(&store.get(key)?)?
         };
         Self::new(stream, rank, world_size, id)
+    }
+
+    /// [`NcclCollective::from_store`] on the default stream of GPU `ordinal` (a worker's
+    /// `LOCAL_RANK`).
+    pub fn from_store_on_device(
+        store: &StoreClient,
+        key: &str,
+        ordinal: usize,
+        rank: usize,
+        world_size: usize,
+    ) -> Result<Self> {
+        let ctx = CudaContext::new(ordinal)
+            .map_err(|e| driver_error(&format!("opening GPU {ordinal}"), e))?;
+        Self::from_store(store, key, ctx.default_stream(), rank, world_size)
     }
 
     pub fn rank(&self) -> usize {

@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 
 use super::wire::{
     decode_response, encode_request, read_frame, tokens_match, write_frame, Request, MAX_TOKEN,
-    OP_ADD, OP_GET, OP_PING, OP_SET, STATUS_OK, STATUS_REJECTED, STATUS_TIMEOUT,
+    OP_ADD, OP_DELETE, OP_GET, OP_PING, OP_SET, OP_TAKE, STATUS_OK, STATUS_REJECTED,
+    STATUS_TIMEOUT,
 };
 use crate::{Error, Result};
 
@@ -80,8 +81,28 @@ impl StoreClient {
     /// The value under `key`, waiting up to the client's timeout for some rank to set it.
     pub fn get(&self, key: &str) -> Result<Vec<u8>> {
         let wait_ms = u64::try_from(self.timeout.as_millis()).unwrap_or(u64::MAX);
+        self.wait_request(OP_GET, key, wait_ms.to_be_bytes().to_vec())
+    }
+
+    /// Like [`StoreClient::get`], and the server removes the key once `readers` takes (this one
+    /// included) have read it: a value meant for a known number of readers cleans itself up.
+    pub fn take(&self, key: &str, readers: u32) -> Result<Vec<u8>> {
+        let wait_ms = u64::try_from(self.timeout.as_millis()).unwrap_or(u64::MAX);
+        let mut payload = wait_ms.to_be_bytes().to_vec();
+        payload.extend_from_slice(&readers.to_be_bytes());
+        self.wait_request(OP_TAKE, key, payload)
+    }
+
+    /// Removes `key`; true if it was there.
+    pub fn delete(&self, key: &str) -> Result<bool> {
+        let (_, payload) = self.request(OP_DELETE, key, Vec::new(), self.timeout)?;
+        Ok(payload.first() == Some(&1))
+    }
+
+    /// A request that waits on the server for `key` to appear.
+    fn wait_request(&self, op: u8, key: &str, payload: Vec<u8>) -> Result<Vec<u8>> {
         let reply_timeout = self.timeout + REPLY_MARGIN;
-        match self.request(OP_GET, key, wait_ms.to_be_bytes().to_vec(), reply_timeout) {
+        match self.request(op, key, payload, reply_timeout) {
             Err(Error::Timeout { .. }) | Ok((STATUS_TIMEOUT, _)) => Err(Error::Timeout {
                 what: format!("store key `{key}`"),
                 after: self.timeout,

@@ -18,7 +18,8 @@
 //! ```
 //!
 //! `op`: 0 ping, 1 set (payload = value), 2 get (payload = wait in ms, u64), 3 add (payload =
-//! i64). `status`: 0 ok, 1 timed out, 2 rejected (payload = UTF-8 reason). An ok response echoes
+//! i64), 4 take (payload = wait in ms u64, readers u32: a get that removes the key once `readers`
+//! takes have read it — how [`crate::TcpCollective`] keeps the store from growing), 5 delete. `status`: 0 ok, 1 timed out, 2 rejected (payload = UTF-8 reason). An ok response echoes
 //! the run token, so a client also notices when it reached some other server; a rejection never
 //! echoes it.
 

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use super::wire::{
     decode_request, encode_response, read_frame_polling, tokens_match, write_frame, Request,
-    Response, FRAME_TIMEOUT, MAX_TOKEN, OP_ADD, OP_GET, OP_PING, OP_SET, STATUS_OK,
-    STATUS_REJECTED, STATUS_TIMEOUT,
+    Response, FRAME_TIMEOUT, MAX_TOKEN, OP_ADD, OP_DELETE, OP_GET, OP_PING, OP_SET, OP_TAKE,
+    STATUS_OK, STATUS_REJECTED, STATUS_TIMEOUT,
 };
 use crate::{Error, Result};
 
@@ -23,9 +23,29 @@ const SHUTDOWN_WAIT: Duration = Duration::from_secs(2);
 /// Connections served at once; more are closed on accept.
 const MAX_CONNECTIONS: usize = 512;
 
+/// The stored keys, and for keys being `take`n, how many readers have taken them so far.
+#[derive(Default)]
+struct Table {
+    values: HashMap<String, Vec<u8>>,
+    reads: HashMap<String, u32>,
+}
+
+impl Table {
+    fn insert(&mut self, key: String, value: Vec<u8>) {
+        // A fresh value starts a fresh count of readers.
+        self.reads.remove(&key);
+        self.values.insert(key, value);
+    }
+
+    fn remove(&mut self, key: &str) -> bool {
+        self.reads.remove(key);
+        self.values.remove(key).is_some()
+    }
+}
+
 struct Shared {
     token: Vec<u8>,
-    map: Mutex<HashMap<String, Vec<u8>>>,
+    map: Mutex<Table>,
     changed: Condvar,
     stop: AtomicBool,
     connections: AtomicUsize,
@@ -68,7 +88,7 @@ impl StoreServer {
             .map_err(|e| Error::io("configuring the store listener", e))?;
         let shared = Arc::new(Shared {
             token,
-            map: Mutex::new(HashMap::new()),
+            map: Mutex::new(Table::default()),
             changed: Condvar::new(),
             stop: AtomicBool::new(false),
             connections: AtomicUsize::new(0),
@@ -98,6 +118,15 @@ impl StoreServer {
     /// The port actually bound (useful after binding port 0).
     pub fn port(&self) -> u16 {
         self.addr.port()
+    }
+
+    /// Number of keys held: lets a test check that a long run does not make the store grow.
+    pub fn key_count(&self) -> usize {
+        self.shared
+            .map
+            .lock()
+            .map(|table| table.values.len())
+            .unwrap_or(0)
     }
 }
 
@@ -207,6 +236,8 @@ fn handle(request: &Request, shared: &Shared) -> Response {
         OP_SET => set(request, shared),
         OP_GET => get(request, shared),
         OP_ADD => add(request, shared),
+        OP_TAKE => take(request, shared),
+        OP_DELETE => delete(request, shared),
         op => Err(format!("unknown operation {op}")),
     };
     match outcome {
@@ -228,8 +259,8 @@ type Handled = std::result::Result<(u8, Vec<u8>), String>;
 const POISONED: &str = "store lock poisoned";
 
 fn set(request: &Request, shared: &Shared) -> Handled {
-    let mut map = shared.map.lock().map_err(|_| POISONED.to_string())?;
-    map.insert(request.key.clone(), request.payload.clone());
+    let mut table = shared.map.lock().map_err(|_| POISONED.to_string())?;
+    table.insert(request.key.clone(), request.payload.clone());
     shared.changed.notify_all();
     Ok((STATUS_OK, Vec::new()))
 }
@@ -240,12 +271,47 @@ fn get(request: &Request, shared: &Shared) -> Handled {
         .as_slice()
         .try_into()
         .map_err(|_| "get needs an 8-byte wait time".to_string())?;
-    let wait = Duration::from_millis(u64::from_be_bytes(wait)).min(MAX_WAIT);
-    let deadline = Instant::now() + wait;
-    let mut map = shared.map.lock().map_err(|_| POISONED.to_string())?;
+    wait_for(request, shared, u64::from_be_bytes(wait), |_, value| {
+        value.clone()
+    })
+}
+
+/// A `get` that counts its readers and removes the key when the last of `readers` has read it.
+fn take(request: &Request, shared: &Shared) -> Handled {
+    let payload: [u8; 12] = request
+        .payload
+        .as_slice()
+        .try_into()
+        .map_err(|_| "take needs an 8-byte wait time and a 4-byte reader count".to_string())?;
+    let (wait, readers) = payload.split_at(8);
+    let wait = u64::from_be_bytes(wait.try_into().unwrap_or_default());
+    let readers = u32::from_be_bytes(readers.try_into().unwrap_or_default());
+    if readers == 0 {
+        return Err("take needs at least one reader".into());
+    }
+    wait_for(request, shared, wait, |table, value| {
+        let value = value.clone();
+        let read = table.reads.entry(request.key.clone()).or_insert(0);
+        *read += 1;
+        if *read >= readers {
+            table.remove(&request.key);
+        }
+        value
+    })
+}
+
+/// Waits up to `wait_ms` for `request.key`, then answers `read(table, value)`.
+fn wait_for(
+    request: &Request,
+    shared: &Shared,
+    wait_ms: u64,
+    read: impl FnOnce(&mut Table, &Vec<u8>) -> Vec<u8>,
+) -> Handled {
+    let deadline = Instant::now() + Duration::from_millis(wait_ms).min(MAX_WAIT);
+    let mut table = shared.map.lock().map_err(|_| POISONED.to_string())?;
     loop {
-        if let Some(value) = map.get(&request.key) {
-            return Ok((STATUS_OK, value.clone()));
+        if let Some(value) = table.values.get(&request.key).cloned() {
+            return Ok((STATUS_OK, read(&mut table, &value)));
         }
         if shared.stop.load(Ordering::SeqCst) {
             return Err("store server is shutting down".into());
@@ -254,12 +320,19 @@ fn get(request: &Request, shared: &Shared) -> Handled {
         if now >= deadline {
             return Ok((STATUS_TIMEOUT, Vec::new()));
         }
-        map = shared
+        table = shared
             .changed
-            .wait_timeout(map, (deadline - now).min(POLL))
+            .wait_timeout(table, (deadline - now).min(POLL))
             .map_err(|_| POISONED.to_string())?
             .0;
     }
+}
+
+/// Removes a key (absent is fine); the payload of the reply is 1 if it was there, else 0.
+fn delete(request: &Request, shared: &Shared) -> Handled {
+    let mut table = shared.map.lock().map_err(|_| POISONED.to_string())?;
+    let was_there = table.remove(&request.key);
+    Ok((STATUS_OK, vec![u8::from(was_there)]))
 }
 
 fn add(request: &Request, shared: &Shared) -> Handled {
@@ -269,9 +342,9 @@ fn add(request: &Request, shared: &Shared) -> Handled {
         .try_into()
         .map_err(|_| "add needs an 8-byte delta".to_string())?;
     let delta = i64::from_be_bytes(delta);
-    let mut map = shared.map.lock().map_err(|_| POISONED.to_string())?;
+    let mut table = shared.map.lock().map_err(|_| POISONED.to_string())?;
     // Counters are stored as decimal text, like torch's TCPStore, so `get` shows them readably.
-    let current = match map.get(&request.key) {
+    let current = match table.values.get(&request.key) {
         None => 0,
         Some(bytes) => std::str::from_utf8(bytes)
             .ok()
@@ -281,7 +354,7 @@ fn add(request: &Request, shared: &Shared) -> Handled {
     let next = current
         .checked_add(delta)
         .ok_or_else(|| format!("counter `{}` would overflow", request.key))?;
-    map.insert(request.key.clone(), next.to_string().into_bytes());
+    table.insert(request.key.clone(), next.to_string().into_bytes());
     shared.changed.notify_all();
     Ok((STATUS_OK, next.to_be_bytes().to_vec()))
 }

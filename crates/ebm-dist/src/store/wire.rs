@@ -23,6 +23,8 @@ pub(crate) const OP_PING: u8 = 0;
 pub(crate) const OP_SET: u8 = 1;
 pub(crate) const OP_GET: u8 = 2;
 pub(crate) const OP_ADD: u8 = 3;
+pub(crate) const OP_TAKE: u8 = 4;
+pub(crate) const OP_DELETE: u8 = 5;
 
 pub(crate) const STATUS_OK: u8 = 0;
 pub(crate) const STATUS_TIMEOUT: u8 = 1;

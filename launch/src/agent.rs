@@ -1,0 +1,84 @@
+//! The launcher's side of a multi-process run (torchrun's agent): check the devices, serve the
+//! rendezvous store on node 0, start this node's workers, and watch them to the end.
+
+use std::path::Path;
+
+use crate::cli::{LaunchError, LaunchSpec};
+use crate::{rendezvous, spawn, watch};
+
+/// `--gpus N`: fails at once, with how to fix it, when this build or this machine cannot.
+pub fn check_gpus(n: usize) -> Result<(), LaunchError> {
+    #[cfg(feature = "cuda")]
+    {
+        let seen = ebm_dist::nccl::device_count();
+        if seen < n {
+            return Err(LaunchError::Usage(format!(
+                "--gpus {n}: {seen} GPU(s) visible (check the driver and CUDA_VISIBLE_DEVICES), \
+                 or train on CPU ranks with --cpus N"
+            )));
+        }
+        Ok(())
+    }
+    #[cfg(not(feature = "cuda"))]
+    {
+        let _ = n;
+        Err(LaunchError::Usage(crate::NO_CUDA.into()))
+    }
+}
+
+/// This node's part of a multi-process run: the store (node 0), the workers, the watch.
+pub fn launch_workers(spec: &LaunchSpec, dir: &Path) -> Result<(), LaunchError> {
+    let token = match std::env::var(rendezvous::TOKEN_VAR) {
+        Ok(token) if !token.is_empty() => token,
+        _ if spec.nnodes > 1 => {
+            return Err(LaunchError::Usage(format!(
+                "--nnodes > 1: set the same secret in {} on every node",
+                rendezvous::TOKEN_VAR
+            )))
+        }
+        _ => rendezvous::fresh_token(),
+    };
+    // Node 0 serves the store for the whole run; it must outlive the workers.
+    let server = if spec.node_rank == 0 {
+        let addr = (spec.master_addr.as_str(), spec.master_port.unwrap_or(0));
+        Some(ebm_dist::StoreServer::bind(addr, &token)?)
+    } else {
+        None
+    };
+    let port = match (&server, spec.master_port) {
+        (Some(server), _) => server.port(),
+        (None, Some(port)) => port,
+        (None, None) => return Err(LaunchError::Usage("--master-port is required".into())),
+    };
+    watch::install_stop_handlers();
+    let threads = spawn::threads_per_worker(spec.nproc);
+    let mut workers = Vec::with_capacity(spec.nproc);
+    for local_rank in 0..spec.nproc {
+        let env = rendezvous::WorkerEnv {
+            rank: spec.node_rank * spec.nproc + local_rank,
+            local_rank,
+            world_size: spec.world_size(),
+            local_world_size: spec.nproc,
+            master_addr: spec.master_addr.clone(),
+            master_port: port,
+            token: token.clone(),
+            run_dir: dir.to_path_buf(),
+            launcher_pid: std::process::id(),
+            device: spec.device,
+        };
+        match spawn::spawn_worker(&env, threads) {
+            Ok(worker) => workers.push(worker),
+            Err(e) => {
+                // Whatever started must not outlive the launch.
+                for w in &mut workers {
+                    spawn::signal_group(w.pgid(), libc::SIGKILL);
+                    let _ = w.child.wait();
+                }
+                return Err(e);
+            }
+        }
+    }
+    let outcome = watch::Watch::new(workers).run();
+    drop(server);
+    outcome
+}

@@ -1,0 +1,238 @@
+//! Watching the workers (torchrun's agent monitor loop): their output prefixed with the rank and
+//! kept per rank, their exits, and the launcher's own SIGINT/SIGTERM. The run fails as a whole:
+//! the first worker that fails (non-zero exit or a signal) stops all the others — SIGTERM to each
+//! worker's process group, a grace period, then SIGKILL — and the launcher reports that rank
+//! with its last lines.
+
+use std::collections::VecDeque;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::unix::process::ExitStatusExt;
+use std::process::ExitStatus;
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crate::cli::LaunchError;
+use crate::spawn::{signal_group, Worker};
+
+/// Lines kept per rank for the failure report.
+const TAIL: usize = 20;
+/// How long stopped workers get to exit after SIGTERM before SIGKILL.
+pub const GRACE: Duration = Duration::from_secs(3);
+const POLL: Duration = Duration::from_millis(50);
+
+/// The signal the launcher received (0: none).
+static STOP_SIGNAL: AtomicI32 = AtomicI32::new(0);
+
+extern "C" fn on_stop_signal(signal: libc::c_int) {
+    // Only an atomic store: async-signal-safe.
+    STOP_SIGNAL.store(signal, Ordering::SeqCst);
+}
+
+/// Makes SIGINT and SIGTERM request a clean stop instead of killing the launcher outright.
+pub fn install_stop_handlers() {
+    for signal in [libc::SIGINT, libc::SIGTERM] {
+        // SAFETY: the handler only stores to an atomic; `signal` is a valid signal number.
+        unsafe {
+            libc::signal(
+                signal,
+                on_stop_signal as extern "C" fn(libc::c_int) as libc::sighandler_t,
+            );
+        }
+    }
+}
+
+/// The worker group's state, acted on by the monitor loop.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum GroupState {
+    Healthy,
+    Succeeded,
+    Failed { rank: usize, status: ExitStatus },
+    Stopped { signal: i32 },
+}
+
+struct Line {
+    rank: usize,
+    stderr: bool,
+    text: String,
+}
+
+/// Workers, their output pumps, and the last lines of each rank.
+pub struct Watch {
+    workers: Vec<Worker>,
+    exited: Vec<Option<ExitStatus>>,
+    tails: Vec<VecDeque<String>>,
+    lines: Receiver<Line>,
+    pumps: Vec<JoinHandle<()>>,
+}
+
+impl Watch {
+    /// Takes over the workers' pipes.
+    pub fn new(mut workers: Vec<Worker>) -> Self {
+        let (tx, lines) = mpsc::channel();
+        let mut pumps = Vec::new();
+        let max_rank = workers.iter().map(|w| w.rank).max().unwrap_or(0);
+        for w in &mut workers {
+            if let Some(out) = w.child.stdout.take() {
+                pumps.push(pump(out, w.rank, false, tx.clone()));
+            }
+            if let Some(err) = w.child.stderr.take() {
+                pumps.push(pump(err, w.rank, true, tx.clone()));
+            }
+        }
+        let n = workers.len();
+        Watch {
+            workers,
+            exited: vec![None; n],
+            tails: vec![VecDeque::new(); max_rank + 1],
+            lines,
+            pumps,
+        }
+    }
+
+    /// Runs until every worker succeeded (Ok) or the run failed or was stopped (Err).
+    pub fn run(mut self) -> Result<(), LaunchError> {
+        let state = loop {
+            self.relay(POLL);
+            let state = self.poll()?;
+            if state != GroupState::Healthy {
+                break state;
+            }
+        };
+        if state != GroupState::Succeeded {
+            self.stop_all();
+        }
+        for pump in self.pumps.drain(..) {
+            let _ = pump.join();
+        }
+        self.relay(Duration::ZERO);
+        match state {
+            GroupState::Healthy | GroupState::Succeeded => Ok(()),
+            GroupState::Failed { rank, status } => Err(self.failure(rank, status)),
+            GroupState::Stopped { signal } => Err(LaunchError::Run {
+                message: format!("stopped by signal {signal}; all workers were stopped"),
+                code: (128 + signal).clamp(1, 255) as u8,
+            }),
+        }
+    }
+
+    /// Looks at the stop signal and at every worker's exit.
+    fn poll(&mut self) -> Result<GroupState, LaunchError> {
+        let signal = STOP_SIGNAL.load(Ordering::SeqCst);
+        if signal != 0 {
+            return Ok(GroupState::Stopped { signal });
+        }
+        for (i, w) in self.workers.iter_mut().enumerate() {
+            if self.exited[i].is_some() {
+                continue;
+            }
+            let status = w
+                .child
+                .try_wait()
+                .map_err(|e| LaunchError::run(format!("watching rank {}: {e}", w.rank)))?;
+            if let Some(status) = status {
+                self.exited[i] = Some(status);
+                if !status.success() {
+                    return Ok(GroupState::Failed {
+                        rank: w.rank,
+                        status,
+                    });
+                }
+            }
+        }
+        Ok(if self.exited.iter().all(Option::is_some) {
+            GroupState::Succeeded
+        } else {
+            GroupState::Healthy
+        })
+    }
+
+    /// SIGTERM to every running worker's group, GRACE to exit, then SIGKILL; reaps them all.
+    fn stop_all(&mut self) {
+        let running = |exited: &[Option<ExitStatus>]| -> Vec<usize> {
+            (0..exited.len()).filter(|&i| exited[i].is_none()).collect()
+        };
+        for i in running(&self.exited) {
+            signal_group(self.workers[i].pgid(), libc::SIGTERM);
+        }
+        let deadline = Instant::now() + GRACE;
+        while !running(&self.exited).is_empty() && Instant::now() < deadline {
+            self.relay(POLL);
+            for i in running(&self.exited) {
+                if let Ok(Some(status)) = self.workers[i].child.try_wait() {
+                    self.exited[i] = Some(status);
+                }
+            }
+        }
+        for i in running(&self.exited) {
+            signal_group(self.workers[i].pgid(), libc::SIGKILL);
+            self.exited[i] = self.workers[i].child.wait().ok();
+        }
+    }
+
+    /// Prints waiting output lines with their rank, keeping each rank's last lines.
+    fn relay(&mut self, wait: Duration) {
+        let first = match self.lines.recv_timeout(wait) {
+            Ok(line) => Some(line),
+            Err(RecvTimeoutError::Timeout) | Err(RecvTimeoutError::Disconnected) => None,
+        };
+        for line in first.into_iter().chain(self.lines.try_iter()) {
+            let text = format!("[rank {}] {}", line.rank, line.text);
+            if line.stderr {
+                let _ = writeln!(std::io::stderr(), "{text}");
+            } else {
+                let _ = writeln!(std::io::stdout(), "{text}");
+            }
+            if let Some(tail) = self.tails.get_mut(line.rank) {
+                if tail.len() == TAIL {
+                    tail.pop_front();
+                }
+                tail.push_back(line.text);
+            }
+        }
+    }
+
+    fn failure(&self, rank: usize, status: ExitStatus) -> LaunchError {
+        let (what, code) = match (status.code(), status.signal()) {
+            (Some(c), _) => (format!("rank {rank} exited with code {c}"), c),
+            (None, Some(s)) => (format!("rank {rank} was killed by signal {s}"), 1),
+            (None, None) => (format!("rank {rank} failed ({status})"), 1),
+        };
+        let mut message = format!("{what}; stopped the other workers");
+        if let Some(tail) = self.tails.get(rank).filter(|t| !t.is_empty()) {
+            message.push_str(&format!("\nlast lines of rank {rank}:"));
+            for line in tail {
+                message.push_str(&format!("\n  {line}"));
+            }
+        }
+        // A config error in a worker stays a config error (2); anything else is a failed run.
+        let code = if code == 2 { 2 } else { 1 };
+        LaunchError::Run { message, code }
+    }
+}
+
+/// Forwards `stream`'s lines to the monitor until the worker closes it.
+fn pump(
+    stream: impl Read + Send + 'static,
+    rank: usize,
+    stderr: bool,
+    tx: Sender<Line>,
+) -> JoinHandle<()> {
+    std::thread::spawn(move || {
+        let mut reader = BufReader::new(stream);
+        let mut buf = Vec::new();
+        loop {
+            buf.clear();
+            match reader.read_until(b'\n', &mut buf) {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {
+                    let text = String::from_utf8_lossy(&buf).trim_end().to_string();
+                    if tx.send(Line { rank, stderr, text }).is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    })
+}

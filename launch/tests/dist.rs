@@ -1,0 +1,303 @@
+//! Worker processes as a user launches them (`--cpus N --spawn`): rendezvous through the store,
+//! config agreement, a failing rank stopping the run with no process left behind, Ctrl-C and a
+//! dead launcher doing the same, `--gpus` on a build without CUDA, and spawned workers training
+//! bit-identically to thread ranks.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+const SMALL: &str = r#"
+seed = 3
+[data]
+kind = "two_moons"
+n_samples = 512
+[model]
+kind = "mlp"
+hidden = [32, 32]
+[sampler]
+kind = "langevin"
+step_size = 0.01
+[loss]
+kind = "contrastive_divergence"
+k = 5
+buffer_capacity = 1000
+[train]
+steps = 20
+batch_size = 64
+log_every = 2
+plot_every = 10
+checkpoint_every = 5
+[eval]
+n_samples = 200
+steps = 20
+"#;
+
+fn config(dir: &Path) -> PathBuf {
+    let path = dir.join("small.toml");
+    std::fs::write(&path, SMALL).unwrap();
+    path
+}
+
+fn command(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ebm-launch"));
+    let config = config(dir);
+    let out = dir.join("run");
+    cmd.arg(&config)
+        .arg("--out")
+        .arg(&out)
+        .args(args)
+        .env("RUST_LOG", "warn");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd
+}
+
+fn launch(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    command(dir, args, env).output().expect("ebm-launch runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Worker pids from the launcher's relayed "worker rank R/N (local L) pid P" lines.
+fn worker_pids(stderr: &str) -> Vec<u32> {
+    stderr
+        .lines()
+        .filter(|l| l.contains("] worker rank "))
+        .filter_map(|l| l.rsplit("pid ").next()?.trim().parse().ok())
+        .collect()
+}
+
+/// True if `pid` is gone or a zombie (exited, not yet reaped by someone).
+fn is_gone(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        // The state follows the parenthesised command name.
+        Ok(stat) => stat
+            .rsplit(')')
+            .next()
+            .is_some_and(|rest| rest.trim_start().starts_with('Z')),
+    }
+}
+
+fn assert_all_gone(pids: &[u32]) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while pids.iter().any(|&p| !is_gone(p)) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let alive: Vec<_> = pids.iter().filter(|&&p| !is_gone(p)).collect();
+    assert!(alive.is_empty(), "orphan workers still running: {alive:?}");
+}
+
+#[test]
+fn two_and_three_workers_rendezvous_and_agree_on_an_id() {
+    for n in [2usize, 3] {
+        let dir = tempfile::tempdir().unwrap();
+        let o = launch(
+            dir.path(),
+            &["--cpus", &n.to_string(), "--spawn"],
+            &[("EBMLAUNCH_TEST_WORKER", "rendezvous")],
+        );
+        let (stdout, stderr) = (text(&o.stdout), text(&o.stderr));
+        assert!(o.status.success(), "n={n}: {stderr}");
+        let mut ids: Vec<(usize, String)> = stdout
+            .lines()
+            .filter_map(|l| {
+                let rest = l.split_once("] rank ")?.1;
+                let (rank, id) = rest.split_once(" rendezvous id ")?;
+                Some((rank.parse().ok()?, id.to_string()))
+            })
+            .collect();
+        ids.sort();
+        assert_eq!(ids.len(), n, "n={n}: {stdout}");
+        for (r, (rank, id)) in ids.iter().enumerate() {
+            assert_eq!(*rank, r);
+            assert_eq!(id, &ids[0].1, "rank {r} got another id");
+            assert_eq!(id.len(), 32);
+        }
+        assert_eq!(worker_pids(&stderr).len(), n);
+    }
+}
+
+#[test]
+fn a_failing_rank_stops_the_others_and_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let started = Instant::now();
+    let o = launch(
+        dir.path(),
+        &["--cpus", "3", "--spawn"],
+        &[("EBMLAUNCH_TEST_FAIL_RANK", "1")],
+    );
+    let elapsed = started.elapsed();
+    let stderr = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("rank 1 exited with code 1"), "{stderr}");
+    assert!(stderr.contains("last lines of rank 1"), "{stderr}");
+    assert!(stderr.contains("fails on purpose"), "{stderr}");
+    assert!(elapsed < Duration::from_secs(5), "took {elapsed:?}");
+    let pids = worker_pids(&stderr);
+    assert_eq!(pids.len(), 3, "{stderr}");
+    assert_all_gone(&pids);
+}
+
+#[test]
+fn a_worker_ignoring_sigterm_is_killed_after_the_grace_period() {
+    let dir = tempfile::tempdir().unwrap();
+    let started = Instant::now();
+    let o = launch(
+        dir.path(),
+        &["--cpus", "2", "--spawn"],
+        &[
+            ("EBMLAUNCH_TEST_FAIL_RANK", "0"),
+            ("EBMLAUNCH_TEST_IGNORE_SIGTERM", "1"),
+        ],
+    );
+    let elapsed = started.elapsed();
+    let stderr = text(&o.stderr);
+    assert!(stderr.contains("rank 0 exited with code 1"), "{stderr}");
+    assert!(
+        elapsed >= Duration::from_secs(3),
+        "no grace period: {elapsed:?}"
+    );
+    assert!(elapsed < Duration::from_secs(10), "took {elapsed:?}");
+    assert_all_gone(&worker_pids(&stderr));
+}
+
+/// Starts a run whose workers all wait, and returns it with their pids once all have started.
+fn start_waiting_run(dir: &Path, n: usize) -> (Child, Vec<u32>) {
+    let mut child = command(
+        dir,
+        &["--cpus", &n.to_string(), "--spawn"],
+        &[("EBMLAUNCH_TEST_FAIL_RANK", "99")],
+    )
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let mut pids = Vec::new();
+    while pids.len() < n {
+        let line = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("workers did not start");
+        pids.extend(worker_pids(&line));
+    }
+    // Let them pass the rendezvous and settle into waiting.
+    std::thread::sleep(Duration::from_millis(500));
+    (child, pids)
+}
+
+#[test]
+fn ctrl_c_stops_every_worker() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut launcher, pids) = start_waiting_run(dir.path(), 2);
+    // SAFETY: plain kill(2) to the launcher we started.
+    unsafe { libc::kill(launcher.id() as i32, libc::SIGINT) };
+    let started = Instant::now();
+    let status = launcher.wait().unwrap();
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(status.code(), Some(130), "{status}");
+    assert_all_gone(&pids);
+}
+
+#[test]
+fn workers_die_with_a_killed_launcher() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut launcher, pids) = start_waiting_run(dir.path(), 2);
+    launcher.kill().unwrap(); // SIGKILL: the launcher gets no chance to stop anyone
+    launcher.wait().unwrap();
+    assert_all_gone(&pids);
+}
+
+#[test]
+fn config_disagreement_is_an_error_naming_the_rank() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = launch(
+        dir.path(),
+        &["--cpus", "3", "--spawn"],
+        &[("EBMLAUNCH_TEST_CONFIG_SALT_RANK", "2")],
+    );
+    let stderr = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("config mismatch: rank 2 (hash"), "{stderr}");
+    assert!(!stderr.contains("config mismatch: rank 1"), "{stderr}");
+}
+
+#[cfg(not(feature = "cuda"))]
+#[test]
+fn gpus_without_cuda_support_exits_2_with_the_rebuild_hint() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = launch(dir.path(), &["--gpus", "2"], &[]);
+    let stderr = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("cargo build --release -p ebm-launch --features cuda"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--cpus N"), "{stderr}");
+    assert!(!dir.path().join("run").exists());
+}
+
+#[test]
+fn inconsistent_flags_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        &["--spawn"][..],
+        &["--cpus", "0"],
+        &["--cpus", "2", "--gpus", "2"],
+        &["--cpus", "2", "--spawn", "--nnodes", "2"],
+        &[
+            "--cpus",
+            "2",
+            "--spawn",
+            "--nnodes",
+            "2",
+            "--node-rank",
+            "2",
+            "--master-port",
+            "1",
+        ],
+        &["--cpus", "2", "--nnodes", "2", "--master-port", "1"],
+    ] {
+        let o = launch(dir.path(), args, &[]);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", text(&o.stderr));
+    }
+}
+
+#[test]
+fn spawned_workers_train_bit_identically_to_thread_ranks() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str], out: &str| {
+        let mut cmd = command(dir.path(), args, &[]);
+        // `command` already passes --out run; a later --out would conflict, so use a subfolder.
+        let o = cmd.output().unwrap();
+        assert!(o.status.success(), "{args:?}: {}", text(&o.stderr));
+        let dest = dir.path().join(out);
+        std::fs::rename(dir.path().join("run"), &dest).unwrap();
+        (dest, text(&o.stdout))
+    };
+    let (threads, _) = run(&["--cpus", "2"], "threads");
+    let (spawned, stdout) = run(&["--cpus", "2", "--spawn"], "spawned");
+    for file in ["metrics.jsonl", "samples.npy"] {
+        let a = std::fs::read(threads.join(file)).unwrap();
+        let b = std::fs::read(spawned.join(file)).unwrap();
+        assert!(
+            a == b,
+            "{file} differs between thread ranks and worker processes"
+        );
+    }
+    // Only rank 0 reports.
+    assert!(stdout.contains("[rank 0] run folder"), "{stdout}");
+    assert!(!stdout.contains("[rank 1] run folder"), "{stdout}");
+}
