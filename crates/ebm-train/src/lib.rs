@@ -18,6 +18,7 @@ mod load;
 mod metrics;
 mod optim;
 pub mod plots;
+mod resume;
 mod run_dir;
 mod sample_run;
 mod state;

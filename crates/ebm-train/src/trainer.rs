@@ -4,6 +4,7 @@
 //! for plots and checkpoints, the eval report) is called by all ranks on the same schedule.
 
 use crate::dist::{self, wire::broadcast_bytes};
+use crate::resume::restore_newest;
 use crate::run_dir::write_atomic;
 use crate::state::train_set;
 use crate::{
@@ -14,7 +15,7 @@ use candle_core::{Device, Tensor};
 use ebm_dist::{broadcast_tensors, Collective, SingleRank};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -296,40 +297,6 @@ impl Trainer {
         }
         Ok(report)
     }
-}
-
-/// Rank 0 reads the newest checkpoint of `dir` and broadcasts it; every rank restores its part.
-/// Returns the checkpoint's path.
-fn restore_newest(
-    coll: &dyn Collective,
-    dir: &RunDir,
-    state: &mut TrainState,
-    device: &Device,
-) -> Result<PathBuf> {
-    let (name, bytes) = if coll.rank() == 0 {
-        let (_, path) =
-            checkpoint::list(&dir.checkpoints())?
-                .pop()
-                .ok_or_else(|| Error::RunDir {
-                    path: dir.root().to_path_buf(),
-                    message: "checkpoints/ is empty: nothing to resume".into(),
-                })?;
-        let bytes = std::fs::read(&path).map_err(Error::io(&path))?;
-        (path.to_string_lossy().into_owned().into_bytes(), bytes)
-    } else {
-        (Vec::new(), Vec::new())
-    };
-    let (name, bytes) = if coll.world_size() > 1 {
-        (
-            broadcast_bytes(coll, &name, 0)?,
-            broadcast_bytes(coll, &bytes, 0)?,
-        )
-    } else {
-        (name, bytes)
-    };
-    let path = PathBuf::from(String::from_utf8_lossy(&name).into_owned());
-    state.restore(&checkpoint::from_bytes(&bytes, &path, device)?, &path)?;
-    Ok(path)
 }
 
 fn progress_bar(total: u64, done: u64, leader: bool) -> ProgressBar {

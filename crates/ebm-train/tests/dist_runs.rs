@@ -353,4 +353,11 @@ fn dist_config_errors_name_the_key() {
         err.is_config() && err.to_string().contains("dist.ranks"),
         "{err}"
     );
+    // Rank 0 refusing an existing run folder fails the run as a config error, not a hang.
+    let cfg = loaded(dir.path(), PCD, &["train.steps=2"]);
+    let run = dir.path().join("taken");
+    run_local_ranks(&cfg, &run, Start::Fresh, 2).unwrap();
+    let err = run_local_ranks(&cfg, &run, Start::Fresh, 2).unwrap_err();
+    assert!(err.is_config(), "{err}");
+    assert!(err.to_string().starts_with("rank 0: run folder"), "{err}");
 }

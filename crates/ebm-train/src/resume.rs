@@ -1,0 +1,43 @@
+//! Resuming: rank 0 finds the newest checkpoint of the run folder and reads it; on a multi-rank
+//! run it broadcasts the file's bytes, so the other ranks never touch the run folder (which,
+//! with one process per node, they may not even see). Each rank then restores its own part.
+
+use crate::dist::wire::broadcast_bytes;
+use crate::{checkpoint, Error, Result, RunDir, TrainState};
+use candle_core::Device;
+use ebm_dist::Collective;
+use std::path::PathBuf;
+
+/// Rank 0 reads the newest checkpoint of `dir` and broadcasts it; every rank restores its part.
+/// Returns the checkpoint's path.
+pub(crate) fn restore_newest(
+    coll: &dyn Collective,
+    dir: &RunDir,
+    state: &mut TrainState,
+    device: &Device,
+) -> Result<PathBuf> {
+    let (name, bytes) = if coll.rank() == 0 {
+        let (_, path) =
+            checkpoint::list(&dir.checkpoints())?
+                .pop()
+                .ok_or_else(|| Error::RunDir {
+                    path: dir.root().to_path_buf(),
+                    message: "checkpoints/ is empty: nothing to resume".into(),
+                })?;
+        let bytes = std::fs::read(&path).map_err(Error::io(&path))?;
+        (path.to_string_lossy().into_owned().into_bytes(), bytes)
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    let (name, bytes) = if coll.world_size() > 1 {
+        (
+            broadcast_bytes(coll, &name, 0)?,
+            broadcast_bytes(coll, &bytes, 0)?,
+        )
+    } else {
+        (name, bytes)
+    };
+    let path = PathBuf::from(String::from_utf8_lossy(&name).into_owned());
+    state.restore(&checkpoint::from_bytes(&bytes, &path, device)?, &path)?;
+    Ok(path)
+}
