@@ -361,3 +361,53 @@ fn dist_config_errors_name_the_key() {
     assert!(err.is_config(), "{err}");
     assert!(err.to_string().starts_with("rank 0: run folder"), "{err}");
 }
+
+/// Mean energy, NaN on rank 1's thread at step 7.
+struct NanOnRank1;
+
+impl Loss for NanOnRank1 {
+    fn name(&self) -> &'static str {
+        "nan_on_rank_1"
+    }
+    fn forward(
+        &mut self,
+        model: &dyn Model,
+        batch: &Tensor,
+        ctx: &mut TrainCtx,
+    ) -> CoreResult<LossOut> {
+        let e = model.energy(batch)?.mean_all()?;
+        let nan = ctx.step == 6 && std::thread::current().name() == Some("ebm-rank-1");
+        Ok(LossOut {
+            loss: if nan { (e * f64::NAN)? } else { e },
+            metrics: vec![],
+        })
+    }
+}
+
+fn build_nan(_: &PluginArgs) -> CoreResult<Box<dyn Loss>> {
+    Ok(Box::new(NanOnRank1))
+}
+register_loss!("nan_on_rank_1", build_nan);
+
+#[test]
+fn a_nan_on_one_rank_stops_every_rank_at_the_same_step_with_rank_0_advice() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = PCD
+        .replace(
+            "kind = \"contrastive_divergence\"\nk = 5\nbuffer_capacity = 200",
+            "kind = \"nan_on_rank_1\"",
+        )
+        .replace("checkpoint_every = 10", "checkpoint_every = 5");
+    let cfg = loaded(dir.path(), &text, &[]);
+    let err = run_local_ranks(&cfg, &dir.path().join("run"), Start::Fresh, 2).unwrap_err();
+    match &err {
+        Error::Rank { rank: 0, source } => match source.as_ref() {
+            Error::Diverged { step, advice, .. } => {
+                assert_eq!(*step, 7);
+                assert!(advice.contains("step_0000005.safetensors"), "{advice}");
+            }
+            other => panic!("expected Diverged, got {other}"),
+        },
+        other => panic!("expected rank 0's divergence, got {other}"),
+    }
+}
