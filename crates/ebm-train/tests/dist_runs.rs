@@ -244,6 +244,14 @@ fn two_rank_checkpoint_resumes_exactly_and_reshards_onto_one_rank() {
     let cc = last(&c);
     assert_eq!(cc.tensors["bank.chains"].dims(), &[400, 2]);
     assert!(!cc.meta.contains_key("rank1.rng.sampler"));
+
+    // And the other way: a single-rank checkpoint continued on two ranks splits its chains.
+    let d = dir.path().join("split");
+    run_local_ranks(&half, &d, Start::Fresh, 1).unwrap();
+    run_local_ranks(&full, &d, Start::Resume, 2).unwrap();
+    let cd = last(&d);
+    assert_eq!(cd.tensors["bank.chains"].dims(), &[200, 2]);
+    assert_eq!(cd.meta["dist.bank_sizes"], "100,100");
 }
 
 fn copy_dir(from: &Path, to: &Path) {
