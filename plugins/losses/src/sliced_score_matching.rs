@@ -7,8 +7,8 @@
 //! Needs double backward (see `score_matching.rs`).
 
 use crate::score_matching::{
-    gaussian, input_grad, input_var, one, per_example_sum, rademacher, require_double_backward,
-    scalar, vhv,
+    gaussian, input_grad, input_var, one, per_example_sum, perturb, rademacher,
+    require_double_backward, scalar, validate_data_noise, vhv,
 };
 use candle_core::Tensor;
 use ebm_core::{Error, Loss, LossOut, Model, PluginArgs, Result, TrainCtx};
@@ -34,6 +34,10 @@ pub struct SlicedParams {
     pub n_projections: usize,
     #[serde(default)]
     pub projection: Projection,
+    /// σ of the Gaussian blur applied to each batch (0: the data as they are), as in
+    /// `score_matching`.
+    #[serde(default)]
+    pub data_noise: f64,
 }
 
 impl SlicedParams {
@@ -44,7 +48,7 @@ impl SlicedParams {
                 "need at least one projection",
             ));
         }
-        Ok(())
+        validate_data_noise(section, self.data_noise)
     }
 }
 
@@ -79,6 +83,7 @@ impl Loss for SlicedScoreMatching {
         ctx: &mut TrainCtx,
     ) -> Result<LossOut> {
         require_double_backward(self.name(), "the vᵀHv term")?;
+        let batch = &perturb(batch, self.params.data_noise, ctx.rng)?;
         let x = input_var(batch)?;
         let g = input_grad(model, x.as_tensor(), self.name())?;
         let sq = per_example_sum(&g.sqr()?)?.mean_all()?;

@@ -23,6 +23,10 @@ fn score_matching_errors_name_the_key() {
         "loss.hessian",
     );
     assert_names("kind = \"score_matching\"\nn_probe = 2", "loss.n_probe");
+    assert_names(
+        "kind = \"score_matching\"\ndata_noise = -0.1",
+        "loss.data_noise",
+    );
 }
 
 #[test]
@@ -31,6 +35,7 @@ fn sliced_score_matching_errors_name_the_key() {
     assert_names(&format!("{k}\nn_projections = 0"), "loss.n_projections");
     assert_names(&format!("{k}\nprojection = \"sphere\""), "loss.projection");
     assert_names(&format!("{k}\nn_projections = -1"), "loss.n_projections");
+    assert_names(&format!("{k}\ndata_noise = nan"), "loss.data_noise");
 }
 
 #[test]

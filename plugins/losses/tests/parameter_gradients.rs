@@ -15,6 +15,8 @@ const LOSSES: &[&str] = &[
     "kind = \"score_matching\"\nhessian = \"hutchinson\"\nn_probes = 2",
     "kind = \"sliced_score_matching\"",
     "kind = \"sliced_score_matching\"\nprojection = \"gaussian\"\nn_projections = 3",
+    "kind = \"score_matching\"\ndata_noise = 0.1",
+    "kind = \"sliced_score_matching\"\ndata_noise = 0.1",
     "kind = \"denoising_score_matching\"",
     "kind = \"denoising_score_matching\"\nsigmas = { max = 1.0, min = 0.05, n = 4 }",
     "kind = \"equilibrium_matching\"",
@@ -125,7 +127,7 @@ fn field_mlp_parameter_gradients_equal_finite_differences() {
         ..MlpConfig::default()
     };
     let model = mlp_f64_with(&config, 2);
-    for spec in &LOSSES[5..] {
+    for spec in &LOSSES[7..] {
         check(&model, spec, "field mlp");
     }
 }
