@@ -4,7 +4,14 @@
 //! new permutation. The first permutation is drawn lazily at the first [`Batcher::next_batch`],
 //! so constructing a batcher consumes no randomness and resuming from a checkpoint does not
 //! depend on when the batcher was built.
+//!
+//! For images, [`Batcher::with_flip`] mirrors each sample of a batch along its width with
+//! probability 1/2. The coin flips come from the same generator as the shuffles, one
+//! `next_u32` per sample in batch order after the batch is chosen, so a checkpoint of that
+//! generator and of [`BatcherState`] still resumes exactly, and a batcher without flips draws
+//! exactly what it drew before flips existed.
 
+use crate::images::hflip;
 use crate::shuffle::fisher_yates;
 use crate::{Error, Points, Result};
 use candle_core::{Device, Tensor};
@@ -19,11 +26,13 @@ pub struct BatcherState {
     pub pos: u64,
 }
 
-/// Draws `[batch_size, dim]` batches from a fixed set of points.
+/// Draws `[batch_size, ...shape]` batches (`[batch_size, dim]` for points) from a fixed set.
 #[derive(Clone, Debug)]
 pub struct Batcher {
     points: Points,
     batch_size: usize,
+    /// Random horizontal flips of `[C, H, W]` samples.
+    flip: bool,
     /// Current permutation of `0..len`; empty means no epoch has started.
     order: Vec<u32>,
     /// Index into `order` of the next point to hand out.
@@ -51,13 +60,35 @@ impl Batcher {
         Ok(Batcher {
             points,
             batch_size,
+            flip: false,
             order: Vec::new(),
             pos: 0,
         })
     }
 
-    /// The next batch as an `[batch_size, dim]` f32 tensor, starting a new epoch (and drawing
-    /// its permutation from `rng`) when the current one cannot fill a batch.
+    /// Turns random horizontal flips on or off; on needs samples of shape `[C, H, W]`.
+    pub fn with_flip(mut self, flip: bool) -> Result<Self> {
+        if flip && self.points.shape.len() != 3 {
+            return Err(Error::param(
+                "data.flip",
+                format!(
+                    "flips need image samples [C, H, W], these have shape {:?}",
+                    self.points.shape
+                ),
+            ));
+        }
+        self.flip = flip;
+        Ok(self)
+    }
+
+    /// Whether batches are randomly flipped.
+    pub fn flips(&self) -> bool {
+        self.flip
+    }
+
+    /// The next batch as an `[batch_size, ...shape]` f32 tensor, starting a new epoch (and
+    /// drawing its permutation from `rng`) when the current one cannot fill a batch; then, with
+    /// flips on, one draw per sample decides its flip.
     pub fn next_batch<R: Rng + ?Sized>(&mut self, rng: &mut R, device: &Device) -> Result<Tensor> {
         if self.order.is_empty() || self.pos + self.batch_size > self.order.len() {
             self.start_epoch(rng);
@@ -69,7 +100,18 @@ impl Batcher {
             data.extend_from_slice(self.points.row(i as usize));
         }
         self.pos += self.batch_size;
-        Ok(Tensor::from_vec(data, (self.batch_size, dim), device)?)
+        if self.flip {
+            let width = self.points.shape[self.points.shape.len() - 1];
+            for sample in data.chunks_exact_mut(dim) {
+                // The top bit, written out so the draw sequence is ours (see fisher_yates).
+                if rng.next_u32() >> 31 == 1 {
+                    hflip(sample, width);
+                }
+            }
+        }
+        let mut dims = vec![self.batch_size];
+        dims.extend_from_slice(&self.points.shape);
+        Ok(Tensor::from_vec(data, dims, device)?)
     }
 
     fn start_epoch<R: Rng + ?Sized>(&mut self, rng: &mut R) {

@@ -1,11 +1,17 @@
-//! Seeded synthetic 2-D datasets and shuffled mini-batching for training energy-based models.
+//! Seeded synthetic 2-D datasets, image datasets read from their standard files (Fashion-MNIST
+//! IDX, CIFAR-10 binary; see [`images`]) and shuffled mini-batching for training energy-based
+//! models.
 //!
-//! A run's `[data]` TOML section deserialises into [`DataConfig`]; [`DataConfig::sample`] draws
-//! points with the caller's generator, so the same seed always gives the same data. The
-//! generators follow the usual references (scikit-learn, TorchEBM, FFJORD) formula for formula
-//! and default for default, without extra rescaling, so results compare with other libraries.
+//! A run's `[data]` TOML section deserialises into [`DataConfig`]; [`DataConfig::train_set`] is
+//! the training set and [`DataConfig::sample`] draws fresh data for evaluation (for images: from
+//! the test split), with the caller's generator, so the same seed always gives the same data.
+//! Every set is a [`Points`]: `len()` samples of shape `shape` (`[2]`, or `[C, H, W]` for images,
+//! scaled to `[-1, 1]` and labelled). The generators follow the usual references (scikit-learn,
+//! TorchEBM, FFJORD) formula for formula and default for default, without extra rescaling, so
+//! results compare with other libraries.
 //! [`Batcher`] walks a fixed training set in shuffled, drop-last epochs and can save and restore
-//! its position exactly for checkpoints. [`Points::shard`] / [`shard_range`] split a set across the
+//! its position exactly for checkpoints, and with [`Batcher::with_flip`] mirrors images at random,
+//! from the same seeded generator. [`Points::shard`] / [`shard_range`] split a set across the
 //! ranks of a data-parallel run.
 //!
 //! ```
@@ -15,8 +21,8 @@
 //!
 //! let config = DataConfig::with_defaults("two_moons")?; // or deserialise [data] from TOML
 //! let mut rng = rand::rngs::StdRng::seed_from_u64(0);
-//! let train = config.sample(config.n_samples(), &mut rng)?;
-//! let mut batcher = Batcher::new(train, 128)?;
+//! let train = config.train_set(&mut rng)?;
+//! let mut batcher = Batcher::new(train, 128)?.with_flip(config.flip())?;
 //! let batch = batcher.next_batch(&mut rng, &Device::Cpu)?;
 //! assert_eq!(batch.dims(), &[128, 2]);
 //! # Ok::<(), ebm_data::Error>(())
@@ -25,14 +31,17 @@
 mod batcher;
 mod config;
 mod error;
+pub mod images;
 mod points;
 mod shard;
 mod shuffle;
 mod toy;
 
 pub use batcher::{Batcher, BatcherState};
-pub use config::DataConfig;
-pub use error::{Error, Result};
+pub use config::{DataConfig, Split};
+pub use error::{Error, FileErrorKind, Result};
+pub use images::cifar::read_cifar_batch;
+pub use images::idx::{read_idx_images, read_idx_labels, read_idx_pair, IdxImages};
 pub use points::Points;
 pub use shard::shard_range;
 pub use shuffle::fisher_yates;

@@ -30,9 +30,10 @@ impl Points {
                 ),
             ));
         }
-        Points::new(
+        Points::with_shape(
             self.data[rows.start * self.dim..rows.end * self.dim].to_vec(),
-            self.dim,
+            self.shape.clone(),
+            self.labels.as_ref().map(|l| l[rows].to_vec()),
         )
     }
 }

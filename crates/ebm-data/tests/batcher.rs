@@ -97,6 +97,8 @@ fn bad_batch_sizes_are_rejected() {
     let malformed = Points {
         data: vec![1.0; 4],
         dim: 0,
+        shape: vec![0],
+        labels: None,
     };
     assert!(Batcher::new(malformed, 1).is_err());
 }

@@ -136,3 +136,58 @@ fn validate_names_the_bad_key() {
 fn negative_count_is_a_parse_error() {
     assert!(parse("kind = \"two_moons\"\nn_samples = -5").is_err());
 }
+
+#[test]
+fn image_kinds_parse_with_their_keys() {
+    let config = parse(
+        "kind = \"fashion_mnist\"\ndir = \"/data/fm\"\nsplit = \"test\"\nn_samples = 100\nflip = true",
+    )
+    .expect("parses");
+    assert_eq!(
+        config,
+        DataConfig::FashionMnist {
+            dir: "/data/fm".into(),
+            split: ebm_data::Split::Test,
+            n_samples: Some(100),
+            flip: true,
+        }
+    );
+    assert_eq!(
+        (config.n_samples(), config.dim(), config.flip()),
+        (100, 784, true)
+    );
+    let cifar = parse("kind = \"cifar10\"\ndir = \"/data/c\"\nflip = true").expect("parses");
+    assert_eq!(cifar.sample_shape(), vec![3, 32, 32]);
+    assert_eq!(
+        (cifar.n_samples(), cifar.dim(), cifar.is_image()),
+        (50_000, 3072, true)
+    );
+    let defaults = DataConfig::with_defaults("fashion_mnist").expect("kind");
+    assert_eq!(
+        defaults,
+        DataConfig::FashionMnist {
+            dir: "/usr/share/datasets/fashion-mnist".into(),
+            split: ebm_data::Split::Train,
+            n_samples: None,
+            flip: false,
+        }
+    );
+    assert!(!DataConfig::default().flip());
+    let err = parse("kind = \"cifar10\"\nsplit = \"val\"").expect_err("unknown split");
+    assert!(err.to_string().contains("val"), "{err}");
+    let err = parse("kind = \"cifar10\"\nflips = true").expect_err("typo");
+    assert!(err.to_string().contains("flips"), "{err}");
+    for (section, key) in [
+        ("kind = \"fashion_mnist\"\nn_samples = 0", "data.n_samples"),
+        ("kind = \"cifar10\"\ndir = \"\"", "data.dir"),
+    ] {
+        let err = parse(section)
+            .expect("parses")
+            .validate()
+            .expect_err(section);
+        assert!(
+            matches!(&err, Error::InvalidParam { key: k, .. } if k == key),
+            "{section}: {err}"
+        );
+    }
+}

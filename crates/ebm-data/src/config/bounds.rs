@@ -24,9 +24,12 @@ fn square(r: f64) -> [f64; 4] {
 
 impl DataConfig {
     /// Axis-aligned box `[x_min, x_max, y_min, y_max]` that holds the data with a margin, for
-    /// plots. Meaningful for a configuration that passes [`DataConfig::validate`].
+    /// plots. Meaningful for a configuration that passes [`DataConfig::validate`], and only for
+    /// the planar sets: for images it is the pixel range `[-1, 1]` on both axes (a window that
+    /// shows a pair of pixel values), and a 2-D landscape plot of an image model is meaningless.
     pub fn plot_bounds(&self) -> [f32; 4] {
         match *self {
+            DataConfig::FashionMnist { .. } | DataConfig::Cifar10 { .. } => [-1.0, 1.0, -1.0, 1.0],
             DataConfig::TwoMoons { noise, .. } => padded([-1.0, 2.0, -0.5, 1.0], noise),
             DataConfig::EightGaussians { std, scale, .. } => padded(square(scale), std),
             DataConfig::GaussianMixture { std, radius, .. } => padded(square(radius), std),

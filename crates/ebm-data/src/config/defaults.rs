@@ -40,3 +40,9 @@ pub fn f4() -> f64 {
 pub fn f5() -> f64 {
     5.0
 }
+pub fn fashion_mnist_dir() -> std::path::PathBuf {
+    "/usr/share/datasets/fashion-mnist".into()
+}
+pub fn cifar10_dir() -> std::path::PathBuf {
+    "data/cifar-10-batches-bin".into()
+}

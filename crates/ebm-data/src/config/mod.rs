@@ -1,18 +1,40 @@
-//! The `[data]` section of a run's TOML. `kind` picks the generator; the other keys are its
-//! parameters, each with the default of the reference implementation it follows, so
+//! The `[data]` section of a run's TOML. `kind` picks the generator or image dataset; the other
+//! keys are its parameters, each with the default of the reference implementation it follows, so
 //! `kind = "two_moons"` alone is a complete configuration. Unknown keys are rejected so that a
 //! typo (`nosie = 0.1`) fails loudly instead of silently training on the default.
+//!
+//! Image datasets are read from files that the user (or a Debian package) put in `dir`:
+//!
+//! ```toml
+//! [data]
+//! kind = "fashion_mnist"          # or "cifar10"
+//! dir = "/usr/share/datasets/fashion-mnist"
+//! split = "train"                 # the training set; "test" trains on the test split
+//! n_samples = 10000               # optional: the first n of the split (default: all)
+//! flip = false                    # random horizontal flips of training batches
+//! ```
 
 mod bounds;
 mod defaults;
+mod images;
 mod sample;
 mod validate;
 
 use crate::{Error, Result};
 use defaults as d;
 use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
 
-/// Which synthetic dataset to draw from, with its parameters.
+/// Which part of an image dataset to train on.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Split {
+    #[default]
+    Train,
+    Test,
+}
+
+/// Which dataset to draw from, with its parameters.
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum DataConfig {
@@ -94,6 +116,31 @@ pub enum DataConfig {
         #[serde(default = "d::f0_1")]
         noise: f64,
     },
+    /// Fashion-MNIST (Zalando): 28×28 grey images `[1, 28, 28]`, 10 classes, IDX files in `dir`
+    /// (by default where Debian's `dataset-fashion-mnist` puts them).
+    FashionMnist {
+        #[serde(default = "d::fashion_mnist_dir")]
+        dir: PathBuf,
+        #[serde(default)]
+        split: Split,
+        /// The first `n_samples` images of the split; all of them when absent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        n_samples: Option<usize>,
+        #[serde(default)]
+        flip: bool,
+    },
+    /// CIFAR-10 binary version: 32×32 colour images `[3, 32, 32]`, 10 classes, in `dir`.
+    Cifar10 {
+        #[serde(default = "d::cifar10_dir")]
+        dir: PathBuf,
+        #[serde(default)]
+        split: Split,
+        /// The first `n_samples` images of the split; all of them when absent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        n_samples: Option<usize>,
+        #[serde(default)]
+        flip: bool,
+    },
 }
 
 impl Default for DataConfig {
@@ -107,8 +154,22 @@ impl Default for DataConfig {
 }
 
 impl DataConfig {
-    /// Every accepted `kind`, in declaration order.
-    pub const KINDS: [&'static str; 8] = [
+    /// Every accepted `kind`, in declaration order: the synthetic sets, then the image sets.
+    pub const KINDS: [&'static str; 10] = [
+        "two_moons",
+        "eight_gaussians",
+        "gaussian_mixture",
+        "swiss_roll",
+        "circles",
+        "checkerboard",
+        "pinwheel",
+        "two_spirals",
+        "fashion_mnist",
+        "cifar10",
+    ];
+
+    /// The synthetic 2-D kinds (drawn from a generator, no files).
+    pub const SYNTHETIC_KINDS: [&'static str; 8] = [
         "two_moons",
         "eight_gaussians",
         "gaussian_mixture",
@@ -137,13 +198,22 @@ impl DataConfig {
             DataConfig::Checkerboard { .. } => 5,
             DataConfig::Pinwheel { .. } => 6,
             DataConfig::TwoSpirals { .. } => 7,
+            DataConfig::FashionMnist { .. } => 8,
+            DataConfig::Cifar10 { .. } => 9,
         };
         Self::KINDS[i]
     }
 
-    /// Size of the training set.
+    /// Size of the training set: for images, the `n_samples` limit or else the official size of
+    /// the split (60,000 / 10,000 for Fashion-MNIST, 50,000 / 10,000 for CIFAR-10).
     pub fn n_samples(&self) -> usize {
         match *self {
+            DataConfig::FashionMnist {
+                n_samples, split, ..
+            }
+            | DataConfig::Cifar10 {
+                n_samples, split, ..
+            } => n_samples.unwrap_or_else(|| self.split_size(split)),
             DataConfig::TwoMoons { n_samples, .. }
             | DataConfig::EightGaussians { n_samples, .. }
             | DataConfig::GaussianMixture { n_samples, .. }
@@ -155,8 +225,43 @@ impl DataConfig {
         }
     }
 
-    /// Dimension of every point: all of these datasets are planar.
+    /// Values per sample: 2 for the planar sets, `C * H * W` for images.
     pub fn dim(&self) -> usize {
-        2
+        self.sample_shape().iter().product()
+    }
+
+    /// Shape of one sample: `[2]`, `[1, 28, 28]` (Fashion-MNIST) or `[3, 32, 32]` (CIFAR-10).
+    pub fn sample_shape(&self) -> Vec<usize> {
+        match self {
+            DataConfig::FashionMnist { .. } => vec![1, 28, 28],
+            DataConfig::Cifar10 { .. } => vec![3, 32, 32],
+            _ => vec![2],
+        }
+    }
+
+    /// Whether this is an image dataset read from files.
+    pub fn is_image(&self) -> bool {
+        matches!(
+            self,
+            DataConfig::FashionMnist { .. } | DataConfig::Cifar10 { .. }
+        )
+    }
+
+    /// Whether training batches are randomly flipped (`data.flip`; false for the planar sets).
+    pub fn flip(&self) -> bool {
+        match *self {
+            DataConfig::FashionMnist { flip, .. } | DataConfig::Cifar10 { flip, .. } => flip,
+            _ => false,
+        }
+    }
+
+    /// The official number of images in `split` of this image dataset (0 for the planar sets).
+    fn split_size(&self, split: Split) -> usize {
+        match (self, split) {
+            (DataConfig::FashionMnist { .. }, Split::Train) => 60_000,
+            (DataConfig::Cifar10 { .. }, Split::Train) => 50_000,
+            (DataConfig::FashionMnist { .. } | DataConfig::Cifar10 { .. }, Split::Test) => 10_000,
+            _ => 0,
+        }
     }
 }

@@ -48,6 +48,21 @@ impl DataConfig {
     /// Checks every parameter; the error names the key, e.g. `data.noise`.
     pub fn validate(&self) -> Result<()> {
         at_least_one("data.n_samples", self.n_samples())?;
+        match self {
+            DataConfig::FashionMnist { dir, .. } | DataConfig::Cifar10 { dir, .. } => {
+                if dir.as_os_str().is_empty() {
+                    return Err(Error::param(
+                        "data.dir",
+                        "must name the directory of the data files",
+                    ));
+                }
+                Ok(())
+            }
+            _ => self.validate_synthetic(),
+        }
+    }
+
+    fn validate_synthetic(&self) -> Result<()> {
         match *self {
             DataConfig::TwoMoons { noise, .. } | DataConfig::TwoSpirals { noise, .. } => {
                 non_negative("data.noise", noise)
@@ -113,6 +128,7 @@ impl DataConfig {
                 non_negative("data.angular_scale", angular_scale)?;
                 finite("data.spiral_scale", spiral_scale)
             }
+            DataConfig::FashionMnist { .. } | DataConfig::Cifar10 { .. } => Ok(()),
         }
     }
 }

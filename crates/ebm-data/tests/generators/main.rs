@@ -20,9 +20,9 @@ pub fn rng(seed: u64) -> StdRng {
     StdRng::seed_from_u64(seed)
 }
 
-/// Every dataset at its defaults.
+/// Every synthetic dataset at its defaults.
 pub fn all_defaults() -> Vec<DataConfig> {
-    DataConfig::KINDS
+    DataConfig::SYNTHETIC_KINDS
         .iter()
         .map(|k| DataConfig::with_defaults(k).expect("known kind"))
         .collect()
