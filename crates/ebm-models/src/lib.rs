@@ -1,6 +1,9 @@
 //! ebm-models: energy functions.
 //!
 //! - [`Mlp`]: the trainable MLP energy (`[model] kind = "mlp"`), with ∇ₓE by explicit ops.
+//! - [`ConvNet`] (`kind = "conv"`) and [`ResNet`] (`kind = "resnet"`): image energies on
+//!   `[B, C, H, W]`, ∇ₓE by autograd, optional spectral normalisation ([`spectral_norm`]) whose
+//!   power-iteration vectors are checkpoint state (`buffers` / `load_buffers`).
 //! - [`analytic`]: Gaussian (full covariance), double well, Gaussian mixture, Rosenbrock and
 //!   harmonic energies with closed-form gradients.
 //!
@@ -15,9 +18,16 @@
 mod activation;
 pub mod analytic;
 mod config;
+mod conv;
 mod init;
+mod layer;
 mod mlp;
+mod resnet;
+pub mod spectral_norm;
 
 pub use activation::Activation;
 pub use config::ModelConfig;
+pub use conv::{benchmark_layers, ConvConfig, ConvLayerConfig, ConvNet};
+pub use layer::Pool;
 pub use mlp::{Mlp, MlpConfig, Output};
+pub use resnet::{ResNet, ResNetConfig};

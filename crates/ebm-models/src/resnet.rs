@@ -1,0 +1,294 @@
+//! The IGEBM-style ResNet energy (Du & Mordatch 2019), `[model] kind = "resnet"`:
+//!
+//! ```text
+//! conv3×3 stem (C → channels[0])
+//! stage s = 0, 1, …: [2×2 average pool if s > 0], blocks[s] × residual block (→ channels[s])
+//! global sum (or mean) pool → Linear(channels[last], 1)
+//! block(h) = φ(conv3×3(φ(conv3×3(h))) + skip(h)),  skip = 1×1 conv when the channels change
+//! ```
+//!
+//! No normalisation layer that depends on the batch (an energy must score each sample on its
+//! own); `spectral_norm = true` normalises every conv and the head instead.
+//!
+//! ```toml
+//! [model]
+//! kind = "resnet"
+//! channels = [64, 128, 256]   # per stage
+//! blocks = [2, 2, 2]          # residual blocks per stage
+//! activation = "swish"
+//! pool = "sum"
+//! spectral_norm = true
+//! ```
+
+use crate::layer::{self, Act, Builder, Layer, Pool};
+use crate::Activation;
+use candle_core::{DType, Device, Tensor};
+use ebm_core::{Energy, Error, Model, Param, Result, Rng};
+use serde::{Deserialize, Serialize};
+
+/// `[model] kind = "resnet"`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResNetConfig {
+    /// Channels of each stage; every stage after the first halves H and W first.
+    #[serde(default = "default_channels")]
+    pub channels: Vec<usize>,
+    /// Residual blocks in each stage (as many entries as `channels`).
+    #[serde(default = "default_blocks")]
+    pub blocks: Vec<usize>,
+    #[serde(default)]
+    pub activation: Activation,
+    /// β of `activation = "swish"`.
+    #[serde(default = "one")]
+    pub swish_beta: f64,
+    #[serde(default)]
+    pub spectral_norm: bool,
+    /// IGEBM sums the last feature map.
+    #[serde(default = "default_pool")]
+    pub pool: Pool,
+}
+
+fn default_channels() -> Vec<usize> {
+    vec![64, 128, 256]
+}
+
+fn default_blocks() -> Vec<usize> {
+    vec![2, 2, 2]
+}
+
+fn default_pool() -> Pool {
+    Pool::Sum
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+impl Default for ResNetConfig {
+    fn default() -> Self {
+        ResNetConfig {
+            channels: default_channels(),
+            blocks: default_blocks(),
+            activation: Activation::default(),
+            swish_beta: 1.0,
+            spectral_norm: false,
+            pool: default_pool(),
+        }
+    }
+}
+
+impl ResNetConfig {
+    pub fn validate(&self) -> Result<()> {
+        layer::validate_common(self.swish_beta)?;
+        if self.channels.is_empty() || self.channels.contains(&0) {
+            return Err(Error::config(
+                "model.channels",
+                "needs at least one stage, every width > 0",
+            ));
+        }
+        if self.blocks.len() != self.channels.len() {
+            return Err(Error::config(
+                "model.blocks",
+                format!(
+                    "needs one entry per stage of model.channels ({}), got {}",
+                    self.channels.len(),
+                    self.blocks.len()
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[derive(Clone)]
+struct Block {
+    conv1: Layer,
+    conv2: Layer,
+    skip: Option<Layer>,
+}
+
+impl Block {
+    fn layers(&self) -> impl Iterator<Item = &Layer> {
+        [&self.conv1, &self.conv2].into_iter().chain(&self.skip)
+    }
+
+    fn detached(&self) -> Block {
+        Block {
+            conv1: self.conv1.detached(),
+            conv2: self.conv2.detached(),
+            skip: self.skip.as_ref().map(Layer::detached),
+        }
+    }
+}
+
+/// An IGEBM-style ResNet energy; like [`crate::ConvNet`], the built model's forwards update the
+/// spectral-norm estimates and its [`Model::detached`] views do not.
+#[derive(Clone)]
+pub struct ResNet {
+    stem: Layer,
+    /// Blocks per stage.
+    stages: Vec<Vec<Block>>,
+    head: Layer,
+    act: Act,
+    pool: Pool,
+    input_shape: [usize; 3],
+    params: Vec<Param>,
+    training: bool,
+}
+
+impl ResNet {
+    /// A new network for images `input_shape = [C, H, W]`, with seeded initial weights.
+    pub fn new(
+        config: &ResNetConfig,
+        input_shape: &[usize],
+        rng: &mut Rng,
+        device: &Device,
+    ) -> Result<Self> {
+        Self::new_with_dtype(config, input_shape, rng, device, DType::F32)
+    }
+
+    /// [`ResNet::new`] in `dtype` (the same draws, converted): f64 for finite differences.
+    pub fn new_with_dtype(
+        config: &ResNetConfig,
+        input_shape: &[usize],
+        rng: &mut Rng,
+        device: &Device,
+        dtype: DType,
+    ) -> Result<Self> {
+        config.validate()?;
+        let [c, h, w] = layer::image_shape("resnet", input_shape)?;
+        let factor = 1usize << (config.channels.len() - 1);
+        if h % factor != 0 || w % factor != 0 {
+            return Err(Error::config(
+                "model.channels",
+                format!(
+                    "{} stages halve H and W {} times, so they must be multiples of {factor}; \
+                     the images are {h}×{w}",
+                    config.channels.len(),
+                    config.channels.len() - 1
+                ),
+            ));
+        }
+        let mut b = Builder {
+            rng,
+            device,
+            dtype,
+            spectral_norm: config.spectral_norm,
+            params: Vec::new(),
+        };
+        let stem = b.conv("stem".into(), (c, config.channels[0]), 3, 1, 1)?;
+        let mut cin = config.channels[0];
+        let mut stages = Vec::new();
+        for (s, (&cout, &n)) in config.channels.iter().zip(&config.blocks).enumerate() {
+            let mut blocks = Vec::new();
+            for i in 0..n {
+                let name = format!("stages.{s}.{i}");
+                let conv1 = b.conv(format!("{name}.conv1"), (cin, cout), 3, 1, 1)?;
+                let conv2 = b.conv(format!("{name}.conv2"), (cout, cout), 3, 1, 1)?;
+                let skip = if cin != cout {
+                    Some(b.conv(format!("{name}.skip"), (cin, cout), 1, 1, 0)?)
+                } else {
+                    None
+                };
+                blocks.push(Block { conv1, conv2, skip });
+                cin = cout;
+            }
+            stages.push(blocks);
+        }
+        let head = b.linear("head".into(), cin, 1)?;
+        Ok(ResNet {
+            stem,
+            stages,
+            head,
+            act: Act {
+                activation: config.activation,
+                beta: config.swish_beta,
+            },
+            pool: config.pool,
+            input_shape: [c, h, w],
+            params: b.params,
+            training: true,
+        })
+    }
+
+    fn layers(&self) -> Vec<&Layer> {
+        let blocks = self.stages.iter().flatten().flat_map(Block::layers);
+        [&self.stem]
+            .into_iter()
+            .chain(blocks)
+            .chain([&self.head])
+            .collect()
+    }
+
+    /// `n` extra power iterations on every spectrally normalised layer.
+    pub fn power_iterate(&self, n: usize) -> Result<()> {
+        layer::power_iterate(&self.layers(), n)
+    }
+
+    /// The weights the forward uses (W/σ(W) with spectral norm), by layer name.
+    pub fn effective_weights(&self) -> Result<Vec<(String, Tensor)>> {
+        layer::effective_weights(&self.layers())
+    }
+
+    /// The spectral-norm vectors (`stem.weight_u`, …), state a checkpoint must keep.
+    pub fn buffers(&self) -> Result<Vec<(String, Tensor)>> {
+        layer::buffers(&self.layers())
+    }
+
+    /// Restores [`ResNet::buffers`], checking names and shapes.
+    pub fn load_buffers(&self, saved: &dyn Fn(&str) -> Option<Tensor>) -> Result<()> {
+        layer::load_buffers(&self.layers(), saved)
+    }
+}
+
+impl Energy for ResNet {
+    /// E(x) for `x: [B, C, H, W]` (or flat rows `[B, C·H·W]`).
+    fn energy(&self, x: &Tensor) -> Result<Tensor> {
+        let train = self.training;
+        let mut h = self
+            .stem
+            .forward(&layer::as_images(x, self.input_shape)?, train)?;
+        for (s, blocks) in self.stages.iter().enumerate() {
+            if s > 0 {
+                // kernel = stride = 2: the only average pool candle can differentiate.
+                h = h.avg_pool2d(2)?;
+            }
+            for block in blocks {
+                let z = self.act.apply(&block.conv1.forward(&h, train)?)?;
+                let z = block.conv2.forward(&z, train)?;
+                let skip = match &block.skip {
+                    Some(p) => p.forward(&h, train)?,
+                    None => h.clone(),
+                };
+                h = self.act.apply(&(z + skip)?)?;
+            }
+        }
+        let pooled = self.pool.apply(&h)?;
+        Ok(self.head.forward(&pooled, train)?.squeeze(1)?)
+    }
+}
+
+impl Model for ResNet {
+    fn params(&self) -> Vec<Param> {
+        self.params.clone()
+    }
+
+    fn detached(&self) -> Box<dyn Energy> {
+        Box::new(ResNet {
+            stem: self.stem.detached(),
+            stages: self
+                .stages
+                .iter()
+                .map(|blocks| blocks.iter().map(Block::detached).collect())
+                .collect(),
+            head: self.head.detached(),
+            params: Vec::new(),
+            training: false,
+            ..self.clone()
+        })
+    }
+
+    fn input_shape(&self) -> Vec<usize> {
+        self.input_shape.to_vec()
+    }
+}
