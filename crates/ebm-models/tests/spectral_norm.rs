@@ -228,7 +228,7 @@ fn weight_gradients_include_sigma() {
         let g = values(grads.get(p.var.as_tensor()).unwrap());
         let w0 = values(p.var.as_tensor());
         for i in [0, w0.len() / 2, w0.len() - 1] {
-            let mut shifted = |d: f64| {
+            let shifted = |d: f64| {
                 let mut w = w0.clone();
                 w[i] += d;
                 let t = Tensor::from_slice(&w, p.var.dims(), &dev).unwrap();
