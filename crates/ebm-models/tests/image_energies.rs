@@ -291,3 +291,40 @@ fn time_benchmark_grad() {
     let energy = start.elapsed() / n;
     println!("benchmark net, batch 64, 3×32×32: energy {energy:?}, ∇ₓE {grad:?}");
 }
+
+/// Where the benchmark ∇ₓE's time goes: candle's conv backward runs, per layer, one
+/// `conv_transpose2d` (the input gradient) and one `conv2d` for the kernel gradient, which it
+/// computes even for a detached kernel (`cargo test ... -- --ignored --nocapture`).
+#[test]
+#[ignore]
+fn time_benchmark_backward_ops() {
+    let dev = Device::Cpu;
+    let time = |what: &str, f: &dyn Fn() -> Tensor| {
+        let _ = f();
+        let start = std::time::Instant::now();
+        for _ in 0..3 {
+            let _ = f();
+        }
+        println!("{what}: {:?}", start.elapsed() / 3);
+    };
+    // (cin, cout, k, stride, input H) of the benchmark layers at batch 64, 32×32.
+    for (cin, cout, k, s, h) in [(3, 64, 3, 1, 32), (64, 128, 4, 2, 32), (128, 128, 4, 2, 16)] {
+        let x = images(1, &[64, cin, h, h], DType::F32);
+        let w = images(2, &[cout, cin, k, k], DType::F32);
+        let y = x.conv2d(&w, 1, s, 1, 1).unwrap();
+        let out_pad = h - ((y.dim(2).unwrap() - 1) * s + k - 2);
+        let name = format!("{cin}→{cout} k{k} s{s}");
+        time(&format!("{name} conv2d forward"), &|| {
+            x.conv2d(&w, 1, s, 1, 1).unwrap()
+        });
+        time(&format!("{name} input grad (conv_transpose2d)"), &|| {
+            y.conv_transpose2d(&w, 1, out_pad, s, 1).unwrap()
+        });
+        time(&format!("{name} kernel grad (conv2d)"), &|| {
+            x.transpose(0, 1)
+                .unwrap()
+                .conv2d(&y.transpose(0, 1).unwrap(), 1, 1, s, 1)
+                .unwrap()
+        });
+    }
+}
