@@ -101,7 +101,7 @@ pub fn run_worker(config_path: &Path, sets: &[String], start: Start) -> Result<(
             let collective = TcpCollective::new(client, env.rank, env.world_size)?;
             train_rank(&loaded, &env.run_dir, start, Arc::new(collective))?
         }
-        Device::Gpu => gpu_rank(&store, &env)?,
+        Device::Gpu => gpu_rank(&loaded, &store, &env, start)?,
     };
     if env.rank == 0 {
         crate::print_summary(&env.run_dir, &summary);
@@ -144,10 +144,46 @@ fn exit_if_orphaned(launcher_pid: u32) {
     });
 }
 
-/// A GPU rank: the NCCL unique id goes through the store. The trainer has no device-buffer
-/// collective path yet, so this stops after building the communicator.
-#[cfg(feature = "cuda")]
-fn gpu_rank(store: &StoreClient, env: &WorkerEnv) -> Result<TrainSummary, LaunchError> {
+/// A GPU rank: trains on GPU `LOCAL_RANK` with NCCL on candle's stream for that device; the
+/// NCCL unique id goes through the store. NCCL calls have no timeout: a rank that dies mid-step
+/// leaves the others blocked until the launcher's watch stops them.
+#[cfg(feature = "cuda-train")]
+fn gpu_rank(
+    loaded: &LoadedConfig,
+    store: &StoreClient,
+    env: &WorkerEnv,
+    start: Start,
+) -> Result<TrainSummary, LaunchError> {
+    let device = ebm_train::device::cuda_device(env.local_rank)?;
+    let cuda = device
+        .as_cuda_device()
+        .map_err(|e| LaunchError::run(format!("GPU {}: {e}", env.local_rank)))?;
+    let collective = ebm_dist::CudaCollective::from_store(
+        store,
+        "rdzv/nccl-id",
+        cuda,
+        env.rank,
+        env.world_size,
+    )?;
+    let mut trainer = ebm_train::Trainer::new_distributed_on(
+        loaded,
+        &env.run_dir,
+        start,
+        Arc::new(collective),
+        device,
+    )?;
+    Ok(trainer.run()?)
+}
+
+/// A GPU rank on a build without candle's CUDA backend: the NCCL unique id goes through the
+/// store and the communicator is built (so the rendezvous is exercised), then it stops.
+#[cfg(all(feature = "cuda", not(feature = "cuda-train")))]
+fn gpu_rank(
+    _loaded: &LoadedConfig,
+    store: &StoreClient,
+    env: &WorkerEnv,
+    _start: Start,
+) -> Result<TrainSummary, LaunchError> {
     let _comm = ebm_dist::nccl::NcclCollective::from_store_on_device(
         store,
         "rdzv/nccl-id",
@@ -156,12 +192,17 @@ fn gpu_rank(store: &StoreClient, env: &WorkerEnv) -> Result<TrainSummary, Launch
         env.world_size,
     )?;
     Err(LaunchError::run(
-        "GPU data-parallel training is not wired into the trainer yet (the NCCL communicator \
-         was created); use --cpus N",
+        "this build cannot train on GPUs (the NCCL communicator was created): rebuild with \
+         cargo build --release -p ebm-launch --features cuda-train, or use --cpus N",
     ))
 }
 
 #[cfg(not(feature = "cuda"))]
-fn gpu_rank(_store: &StoreClient, _env: &WorkerEnv) -> Result<TrainSummary, LaunchError> {
+fn gpu_rank(
+    _loaded: &LoadedConfig,
+    _store: &StoreClient,
+    _env: &WorkerEnv,
+    _start: Start,
+) -> Result<TrainSummary, LaunchError> {
     Err(LaunchError::Usage(crate::NO_CUDA.into()))
 }

@@ -1,7 +1,13 @@
 //! The `Collective` trait every backend implements, and `SingleRank`, the world of one.
 //!
 //! The trait works on host `f32` slices: gradients and chain states are f32, and a flat slice is
-//! the one shape every backend can move. Tensor conveniences live in [`crate::tensors`].
+//! the one shape every backend can move. It also has tensor-level methods (`*_tensor`) whose
+//! default implementations go through those host slices, so a host backend implements only the
+//! slice methods; a device backend (NCCL, feature `nccl-candle`) overrides them to run the
+//! collective on the tensor's device memory with no host round trip. Lists of tensors in one flat
+//! bucket live in [`crate::tensors`].
+
+use candle_core::{DType, Tensor};
 
 use crate::{Error, Result};
 
@@ -42,6 +48,80 @@ pub trait Collective: Send + Sync {
 
     /// Returns once every rank has called `barrier`.
     fn barrier(&self) -> Result<()>;
+
+    /// [`Collective::all_reduce_sum`] of an f32 tensor of any shape: a new tensor of the same
+    /// shape on the same device. Default: through a host slice.
+    fn all_reduce_sum_tensor(&self, t: &Tensor) -> Result<Tensor> {
+        host_all_reduce_tensor(self, t, false)
+    }
+
+    /// [`Collective::all_reduce_mean`] of an f32 tensor of any shape (a gradient bucket): a new
+    /// tensor of the same shape on the same device. Default: through a host slice.
+    fn all_reduce_mean_tensor(&self, t: &Tensor) -> Result<Tensor> {
+        host_all_reduce_tensor(self, t, true)
+    }
+
+    /// [`Collective::broadcast`] of an f32 tensor of any shape: `root`'s values, in a new tensor
+    /// of the same shape on the same device. Default: through a host slice.
+    fn broadcast_tensor(&self, t: &Tensor, root: usize) -> Result<Tensor> {
+        host_broadcast_tensor(self, t, root)
+    }
+
+    /// [`Collective::all_gather`] of an f32 tensor, flattened: every rank's elements in rank
+    /// order, as a 1-D tensor on `local`'s device (shards may have different lengths). Default:
+    /// through host slices.
+    fn all_gather_flat_tensor(&self, local: &Tensor) -> Result<Tensor> {
+        host_all_gather_flat_tensor(self, local)
+    }
+}
+
+/// The f32 elements of `t`, in row-major order, on the host.
+fn host_f32(t: &Tensor) -> Result<Vec<f32>> {
+    if t.dtype() != DType::F32 {
+        return Err(Error::Dtype {
+            index: 0,
+            dtype: t.dtype(),
+        });
+    }
+    Ok(t.flatten_all()?.to_vec1::<f32>()?)
+}
+
+/// The default [`Collective::all_reduce_sum_tensor`] / [`Collective::all_reduce_mean_tensor`]:
+/// down to the host, the slice collective, back to `t`'s device. Device backends call it for
+/// tensors they cannot reduce in place (a CPU tensor given to a GPU collective).
+pub fn host_all_reduce_tensor<C: Collective + ?Sized>(
+    coll: &C,
+    t: &Tensor,
+    mean: bool,
+) -> Result<Tensor> {
+    let mut buf = host_f32(t)?;
+    if mean {
+        coll.all_reduce_mean(&mut buf)?;
+    } else {
+        coll.all_reduce_sum(&mut buf)?;
+    }
+    Ok(Tensor::from_vec(buf, t.shape(), t.device())?)
+}
+
+/// The default [`Collective::broadcast_tensor`], through a host slice.
+pub fn host_broadcast_tensor<C: Collective + ?Sized>(
+    coll: &C,
+    t: &Tensor,
+    root: usize,
+) -> Result<Tensor> {
+    let mut buf = host_f32(t)?;
+    coll.broadcast(&mut buf, root)?;
+    Ok(Tensor::from_vec(buf, t.shape(), t.device())?)
+}
+
+/// The default [`Collective::all_gather_flat_tensor`], through host slices.
+pub fn host_all_gather_flat_tensor<C: Collective + ?Sized>(
+    coll: &C,
+    local: &Tensor,
+) -> Result<Tensor> {
+    let all = coll.all_gather(&host_f32(local)?)?;
+    let n = all.len();
+    Ok(Tensor::from_vec(all, n, local.device())?)
 }
 
 /// Checks a broadcast root against the world size.

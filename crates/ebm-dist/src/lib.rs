@@ -2,11 +2,14 @@
 //! rank, gradients averaged across ranks, chain-bank shards gathered.
 //!
 //! - [`Collective`]: the small, object-safe trait the trainer uses (`all_reduce_sum/mean`,
-//!   `broadcast`, `all_gather`, `barrier` on host `f32` slices), with [`SingleRank`] for one rank.
+//!   `broadcast`, `all_gather`, `barrier` on host `f32` slices, and the same on f32 tensors with
+//!   host-slice defaults that a device backend overrides), with [`SingleRank`] for one rank.
 //! - [`local`]: ranks as threads of one process (CI, laptops).
 //! - [`tcp`]: one CPU worker process per rank, collectives through the rendezvous store
 //!   ([`TcpCollective`], same rank-order bits as the local backend).
 //! - `nccl` (feature `nccl`): one process per GPU over NCCL, via cudarc (compiled, not run here).
+//! - `nccl_candle` (feature `nccl-candle`): `CudaCollective`, the
+//!   NCCL backend as a [`Collective`] on candle CUDA tensors (compiled, not run here).
 //! - [`store`]: the TCP rendezvous store the launcher uses to share the NCCL id and check that
 //!   every rank resolved the same config.
 //! - [`tensors`]: the same collectives over lists of candle tensors, in one flat bucket.
@@ -53,13 +56,20 @@ mod error;
 pub mod local;
 #[cfg(feature = "nccl-core")]
 pub mod nccl;
+#[cfg(feature = "nccl-candle")]
+pub mod nccl_candle;
 pub mod store;
 pub mod tcp;
 pub mod tensors;
 
-pub use collective::{Collective, SingleRank};
+pub use collective::{
+    host_all_gather_flat_tensor, host_all_reduce_tensor, host_broadcast_tensor, Collective,
+    SingleRank,
+};
 pub use error::{Error, Result};
 pub use local::{LocalCollective, LocalGroup};
+#[cfg(feature = "nccl-candle")]
+pub use nccl_candle::CudaCollective;
 pub use store::{StoreClient, StoreServer};
 pub use tcp::TcpCollective;
 pub use tensors::{

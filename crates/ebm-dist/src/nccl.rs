@@ -6,25 +6,23 @@
 //! a key, the other ranks `get` them and rebuild it with `Id::uninit`.
 //!
 //! **What was verified:** this module compiles and passes clippy on a machine with no GPU and no
-//! CUDA toolkit (`cargo check -p ebm-dist --features nccl`): cudarc is built with
-//! `dynamic-loading` (libcuda / libnccl are opened at run time) and a fixed `cuda-12080` API
-//! version, so no nvcc or CUDA headers are needed; the one test that needs no CUDA library (the
-//! unique id's byte round trip) runs with `cargo test -p ebm-dist --features nccl`. **What was
-//! not:** no communicator was ever created — no GPU was available; the logic is the documented NCCL
-//! usage (one communicator per rank from a shared unique id, in-place all-reduce / broadcast,
-//! all-gather into a `world_size × len` buffer).
+//! CUDA toolkit (`cargo clippy -p ebm-dist --features nccl`): cudarc is built as candle builds it
+//! (`dynamic-linking`, CUDA version from nvcc) plus `fallback-latest`, so without nvcc it uses
+//! cudarc's newest CUDA API and needs no headers; `check`/`clippy` link nothing. Test binaries
+//! link `libcuda`/`libnccl`, so the unique id's byte round trip test runs only where those exist.
+//! **What was not:** no communicator was ever created — no GPU was available; the logic is the
+//! documented NCCL usage (one communicator per rank from a shared unique id, in-place or
+//! out-of-place all-reduce / broadcast, all-gather into a `world_size × len` buffer).
 //!
 //! **Sharing cudarc with candle.** cudarc 0.19.10 is the version candle-core 0.11.1 depends on, so
-//! one copy serves both. But candle builds cudarc with `dynamic-linking` and
-//! `cuda-version-from-build-system`, and cudarc's build script panics when `dynamic-loading` and
-//! `dynamic-linking` are both on. So feature `nccl` (dynamic-loading, CUDA 12.8 API) is for
-//! builds without candle's `cuda` feature; a build that also turns on candle's `cuda`/`nccl` must
-//! use `nccl-core` + `candle-core/nccl` instead (not checked here: it needs nvcc, see
-//! shared/recipes/cuda-from-pypi.sh).
+//! one copy serves both, and feature `nccl` picks the same link mode as candle (cudarc refuses
+//! `dynamic-loading` together with candle's `dynamic-linking`), so `nccl` and candle's
+//! `cuda`/`nccl` can be on in one build: that is feature `nccl-candle` (`crate::nccl_candle`,
+//! needs nvcc, see docs/gpu-build.md).
 //!
-//! `NcclCollective` does not implement [`crate::Collective`]: that trait is on host slices and
-//! requires `Send + Sync`, while an NCCL communicator is bound to its device and cudarc's `Comm`
-//! is neither. Gradients stay on the device; the trainer calls these methods on device buffers.
+//! `NcclCollective` itself does not implement [`crate::Collective`]: that trait requires
+//! `Send + Sync`, while cudarc's `Comm` is neither. `nccl_candle::CudaCollective` wraps it (behind
+//! a mutex, with the soundness argument there) and implements the trait on candle tensors.
 //!
 //! Operations are enqueued on the communicator's stream and return before they finish, like any
 //! CUDA work on that stream; [`NcclCollective::barrier`] also waits for the stream.
@@ -32,13 +30,20 @@
 use std::ffi::c_char;
 use std::sync::Arc;
 
-use cudarc::driver::{CudaContext, CudaSlice, CudaStream, DriverError};
+use cudarc::driver::{CudaContext, CudaSlice, CudaStream, DevicePtr, DriverError};
 use cudarc::nccl::result::NcclError;
 use cudarc::nccl::safe::{Comm, Id, ReduceOp};
 
 use crate::collective::check_root;
 use crate::store::StoreClient;
 use crate::{Error, Result};
+
+/// Checks a root and converts it to NCCL's `i32`.
+fn nccl_root(root: usize, world_size: usize) -> Result<i32> {
+    check_root(root, world_size)?;
+    i32::try_from(root)
+        .map_err(|_| Error::InvalidArgument(format!("root {root} does not fit NCCL's i32")))
+}
 
 /// Size of an NCCL unique id in bytes.
 pub const ID_BYTES: usize = 128;
@@ -163,13 +168,56 @@ impl NcclCollective {
         Ok(())
     }
 
+    /// Element-wise sum (`mean == false`) or mean over ranks of `src`, written to `dst` (same
+    /// length): the out-of-place form, for a source that cannot be borrowed mutably (a candle
+    /// tensor's storage, a view into it).
+    pub fn all_reduce_into<S: DevicePtr<f32>>(
+        &self,
+        src: &S,
+        dst: &mut CudaSlice<f32>,
+        mean: bool,
+    ) -> Result<()> {
+        if src.len() != dst.len() {
+            return Err(Error::InvalidArgument(format!(
+                "all_reduce of {} elements into {}",
+                src.len(),
+                dst.len()
+            )));
+        }
+        let op = if mean { ReduceOp::Avg } else { ReduceOp::Sum };
+        self.comm
+            .all_reduce(src, dst, &op)
+            .map_err(|e| nccl_error("all_reduce", e))?;
+        Ok(())
+    }
+
     /// Overwrites `buf` on every rank with `root`'s `buf`.
     pub fn broadcast(&self, buf: &mut CudaSlice<f32>, root: usize) -> Result<()> {
-        check_root(root, self.world_size())?;
-        let root = i32::try_from(root)
-            .map_err(|_| Error::InvalidArgument(format!("root {root} does not fit NCCL's i32")))?;
+        let root = nccl_root(root, self.world_size())?;
         self.comm
             .broadcast_in_place(buf, root)
+            .map_err(|e| nccl_error("broadcast", e))?;
+        Ok(())
+    }
+
+    /// `root`'s `src` written to `dst` on every rank (out of place; `src` is read on `root`
+    /// only, and must have `dst`'s length).
+    pub fn broadcast_into<S: DevicePtr<f32>>(
+        &self,
+        src: &S,
+        dst: &mut CudaSlice<f32>,
+        root: usize,
+    ) -> Result<()> {
+        let root = nccl_root(root, self.world_size())?;
+        if src.len() != dst.len() {
+            return Err(Error::InvalidArgument(format!(
+                "broadcast of {} elements into {}",
+                src.len(),
+                dst.len()
+            )));
+        }
+        self.comm
+            .broadcast(Some(src), dst, root)
             .map_err(|e| nccl_error("broadcast", e))?;
         Ok(())
     }
@@ -193,9 +241,9 @@ impl NcclCollective {
     /// every shard to the longest, gathers, and compacts on the device. Returns the buffer, whose
     /// first `lens.iter().sum()` elements are the concatenation (it has one element when every
     /// shard is empty: CUDA does not allocate zero bytes), and every rank's shard length `lens`.
-    pub fn all_gather_varlen(
+    pub fn all_gather_varlen<S: DevicePtr<f32>>(
         &self,
-        local: &CudaSlice<f32>,
+        local: &S,
     ) -> Result<(CudaSlice<f32>, Vec<usize>)> {
         let stream = self.stream();
         let world = self.world_size();
@@ -221,7 +269,7 @@ impl NcclCollective {
         let mut padded = stream
             .alloc_zeros::<f32>(longest.max(1))
             .map_err(|e| driver_error("allocating the padded shard", e))?;
-        if !local.is_empty() {
+        if local.len() > 0 {
             stream
                 .memcpy_dtod(local, &mut padded.slice_mut(0..local.len()))
                 .map_err(|e| driver_error("padding the shard", e))?;

@@ -3,7 +3,9 @@
 //! A model's gradients are many small tensors. Reducing them one by one costs one round (one
 //! synchronisation, one NCCL launch) per tensor; packing them into one flat `f32` buffer costs
 //! one round for all of them, which is what DDP's gradient buckets do. The list is flattened in
-//! order, reduced once, and split back with the original shapes on the original devices.
+//! order on its device ([`pack`]), reduced once with the collective's tensor-level method (a host
+//! round trip for host backends, device-side NCCL for `nccl-candle`), and split back with the
+//! original shapes ([`unpack`]).
 //!
 //! Every rank must pass the same list of shapes; the backend catches a different total length.
 
@@ -11,10 +13,10 @@ use candle_core::{DType, Tensor};
 
 use crate::{Collective, Error, Result};
 
-/// Flattens `tensors` (all f32) into one buffer, in order.
-fn pack(tensors: &[Tensor]) -> Result<Vec<f32>> {
-    let total = tensors.iter().map(Tensor::elem_count).sum();
-    let mut bucket = Vec::with_capacity(total);
+/// Flattens `tensors` (all f32, all on one device) into one 1-D tensor, in order, on their
+/// device: no host copy, so a device collective reduces the bucket where it is.
+pub fn pack(tensors: &[Tensor]) -> Result<Tensor> {
+    let mut flat = Vec::with_capacity(tensors.len());
     for (index, t) in tensors.iter().enumerate() {
         if t.dtype() != DType::F32 {
             return Err(Error::Dtype {
@@ -22,25 +24,30 @@ fn pack(tensors: &[Tensor]) -> Result<Vec<f32>> {
                 dtype: t.dtype(),
             });
         }
-        bucket.extend(t.flatten_all()?.to_vec1::<f32>()?);
+        flat.push(t.flatten_all()?);
     }
-    Ok(bucket)
+    if flat.is_empty() {
+        return Ok(Tensor::zeros(0, DType::F32, &candle_core::Device::Cpu)?);
+    }
+    Ok(Tensor::cat(&flat, 0)?)
 }
 
-/// Splits `bucket` back into tensors shaped and placed like `like`.
-fn unpack(bucket: &[f32], like: &[Tensor]) -> Result<Vec<Tensor>> {
+/// Splits the 1-D `bucket` back into tensors shaped like `like` (views into the bucket, on its
+/// device).
+pub fn unpack(bucket: &Tensor, like: &[Tensor]) -> Result<Vec<Tensor>> {
+    let len = bucket.elem_count();
     let mut offset = 0;
     like.iter()
         .map(|t| {
             let n = t.elem_count();
-            let part = bucket.get(offset..offset + n).ok_or_else(|| {
-                Error::InvalidArgument(format!(
-                    "bucket of {} elements is too short for the tensors",
-                    bucket.len()
-                ))
-            })?;
+            if offset + n > len {
+                return Err(Error::InvalidArgument(format!(
+                    "bucket of {len} elements is too short for the tensors"
+                )));
+            }
+            let part = bucket.narrow(0, offset, n)?.reshape(t.shape())?;
             offset += n;
-            Ok(Tensor::from_slice(part, t.shape(), t.device())?)
+            Ok(part)
         })
         .collect()
 }
@@ -50,8 +57,7 @@ pub fn all_reduce_sum_tensors<C: Collective + ?Sized>(
     coll: &C,
     tensors: &[Tensor],
 ) -> Result<Vec<Tensor>> {
-    let mut bucket = pack(tensors)?;
-    coll.all_reduce_sum(&mut bucket)?;
+    let bucket = coll.all_reduce_sum_tensor(&pack(tensors)?)?;
     unpack(&bucket, tensors)
 }
 
@@ -61,8 +67,7 @@ pub fn all_reduce_mean_tensors<C: Collective + ?Sized>(
     coll: &C,
     tensors: &[Tensor],
 ) -> Result<Vec<Tensor>> {
-    let mut bucket = pack(tensors)?;
-    coll.all_reduce_mean(&mut bucket)?;
+    let bucket = coll.all_reduce_mean_tensor(&pack(tensors)?)?;
     unpack(&bucket, tensors)
 }
 
@@ -73,8 +78,7 @@ pub fn broadcast_tensors<C: Collective + ?Sized>(
     tensors: &[Tensor],
     root: usize,
 ) -> Result<Vec<Tensor>> {
-    let mut bucket = pack(tensors)?;
-    coll.broadcast(&mut bucket, root)?;
+    let bucket = coll.broadcast_tensor(&pack(tensors)?, root)?;
     unpack(&bucket, tensors)
 }
 
@@ -94,18 +98,19 @@ pub fn all_gather_tensor<C: Collective + ?Sized>(coll: &C, local: &Tensor) -> Re
         ));
     }
     let row: usize = dims[1..].iter().product();
-    let gathered = coll.all_gather(&local.flatten_all()?.to_vec1::<f32>()?)?;
-    if row == 0 || gathered.len() % row != 0 {
+    let gathered = coll.all_gather_flat_tensor(local)?;
+    let total = gathered.elem_count();
+    if row == 0 || total % row != 0 {
         return Err(Error::Mismatch {
             rank: coll.rank(),
             message: format!(
                 "gathered {} elements, not a whole number of rows of shape {:?}",
-                gathered.len(),
+                total,
                 &dims[1..]
             ),
         });
     }
     let mut shape = dims.to_vec();
-    shape[0] = gathered.len() / row;
-    Ok(Tensor::from_vec(gathered, shape, local.device())?)
+    shape[0] = total / row;
+    Ok(gathered.reshape(shape)?)
 }

@@ -10,6 +10,8 @@
 
 pub mod checkpoint;
 mod config;
+#[cfg(feature = "cuda")]
+pub mod device;
 pub mod dist;
 pub mod distance;
 mod error;

@@ -63,13 +63,24 @@ impl Trainer {
         start: Start,
         collective: Arc<dyn Collective>,
     ) -> Result<Self> {
+        Self::new_distributed_on(loaded, dir, start, collective, Device::Cpu)
+    }
+
+    /// [`Trainer::new_distributed`] with the model, optimizer and training tensors on `device`
+    /// (a GPU worker's CUDA device: `ebm_train::device::cuda_device`, feature `cuda`).
+    pub fn new_distributed_on(
+        loaded: &LoadedConfig,
+        dir: &Path,
+        start: Start,
+        collective: Arc<dyn Collective>,
+        device: Device,
+    ) -> Result<Self> {
         ebm_core::ensure_double_backward(); // before any backward: score-matching losses need it
         let coll = collective.as_ref();
         let (rank, world) = (coll.rank(), coll.world_size());
         let _span = tracing::info_span!("rank", rank).entered();
         let leader = rank == 0;
         let config = loaded.config.clone();
-        let device = Device::Cpu;
         let mut state =
             TrainState::for_rank(&config, &device, rank, world).map_err(|e| loaded.locate(e))?;
         let dir = match (start, leader) {

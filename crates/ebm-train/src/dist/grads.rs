@@ -27,22 +27,31 @@ pub(crate) fn all_reduce_mean(
         .iter()
         .filter_map(|p| grads.get(p.var.as_tensor()).map(|g| (p, g.detach())))
         .collect();
-    let total: usize = present.iter().map(|(_, g)| g.elem_count()).sum();
-    let mut bucket = Vec::with_capacity(total + scalars.len());
+    // The bucket is built on the gradients' device: a device collective (NCCL) reduces it
+    // there; a host backend copies it down and back (the trait's default).
+    let device = present
+        .first()
+        .map_or(candle_core::Device::Cpu, |(_, g)| g.device().clone());
+    let mut flat = Vec::with_capacity(present.len() + 1);
     for (_, g) in &present {
-        bucket.extend(g.flatten_all()?.to_dtype(DType::F32)?.to_vec1::<f32>()?);
+        flat.push(g.flatten_all()?.to_dtype(DType::F32)?);
     }
-    bucket.extend(scalars.iter().map(|&v| v as f32));
-    coll.all_reduce_mean(&mut bucket)?;
+    let metrics: Vec<f32> = scalars.iter().map(|&v| v as f32).collect();
+    flat.push(Tensor::from_vec(metrics, scalars.len(), &device)?);
+    let bucket = coll.all_reduce_mean_tensor(&Tensor::cat(&flat, 0)?)?;
     let mut at = 0;
     for (p, g) in &present {
         let n = g.elem_count();
-        let mean =
-            Tensor::from_slice(&bucket[at..at + n], g.shape(), g.device())?.to_dtype(g.dtype())?;
+        let mean = bucket
+            .narrow(0, at, n)?
+            .reshape(g.shape())?
+            .to_dtype(g.dtype())?;
         grads.insert(p.var.as_tensor(), mean);
         at += n;
     }
-    for (v, &m) in scalars.iter_mut().zip(&bucket[at..]) {
+    // The metrics go to the host (they are logged); a few floats, after the reduction.
+    let means = bucket.narrow(0, at, scalars.len())?.to_vec1::<f32>()?;
+    for (v, m) in scalars.iter_mut().zip(means) {
         *v = f64::from(m);
     }
     Ok(())
