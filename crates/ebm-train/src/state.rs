@@ -38,12 +38,12 @@ pub struct TrainState {
     seed: u64,
 }
 
-/// The whole training set (identical on every rank: drawn from the rank-0 `data` stream).
+/// The whole training set (identical on every rank: drawn from the rank-0 `data` stream; image
+/// sets read their train split, the test split being the evaluation's fresh data).
 pub fn train_set(config: &RunConfig) -> Result<Points> {
-    Ok(config.data.sample(
-        config.data.n_samples(),
-        &mut rng::stream(config.seed, "data", 0),
-    )?)
+    Ok(config
+        .data
+        .train_set(&mut rng::stream(config.seed, "data", 0))?)
 }
 
 impl TrainState {
@@ -79,7 +79,7 @@ impl TrainState {
             )
             .into());
         }
-        let input_shape = vec![shard.dim];
+        let input_shape = shard.shape.clone();
         let model = config
             .model
             .build(&input_shape, &mut rng::stream(seed, "init", 0), device)?;
@@ -91,7 +91,7 @@ impl TrainState {
             sampler,
             loss,
             optim,
-            batcher: Batcher::new(shard, config.train.batch_size)?,
+            batcher: Batcher::new(shard, config.train.batch_size)?.with_flip(config.data.flip())?,
             rng_batches: rng::stream(seed, "batches", stream_rank),
             rng_sampler: rng::stream(seed, "sampler", stream_rank),
             step: 0,
