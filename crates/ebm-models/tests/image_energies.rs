@@ -298,7 +298,6 @@ fn time_benchmark_grad() {
 #[test]
 #[ignore]
 fn time_benchmark_backward_ops() {
-    let dev = Device::Cpu;
     let time = |what: &str, f: &dyn Fn() -> Tensor| {
         let _ = f();
         let start = std::time::Instant::now();
