@@ -157,6 +157,18 @@ pub trait Model: Energy {
     /// The shape of one input (without the batch dimension).
     fn input_shape(&self) -> Vec<usize>;
 
+    /// State that is not trained but must survive a checkpoint (spectral normalisation's power
+    /// iteration vectors), with stable names. Most models have none.
+    fn buffers(&self) -> Result<Vec<(String, Tensor)>> {
+        Ok(Vec::new())
+    }
+
+    /// Restores [`Model::buffers`], checking names and shapes.
+    fn load_buffers(&self, saved: &dyn Fn(&str) -> Option<Tensor>) -> Result<()> {
+        let _ = saved;
+        Ok(())
+    }
+
     /// Overwrites the parameters with saved values, checking names and shapes.
     fn load_params(&self, saved: &dyn Fn(&str) -> Option<Tensor>) -> Result<()> {
         for p in self.params() {

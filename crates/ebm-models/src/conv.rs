@@ -245,6 +245,14 @@ impl Model for ConvNet {
         self.params.clone()
     }
 
+    fn buffers(&self) -> Result<Vec<(String, Tensor)>> {
+        ConvNet::buffers(self)
+    }
+
+    fn load_buffers(&self, saved: &dyn Fn(&str) -> Option<Tensor>) -> Result<()> {
+        ConvNet::load_buffers(self, saved)
+    }
+
     fn detached(&self) -> Box<dyn Energy> {
         Box::new(ConvNet {
             convs: self.convs.iter().map(Layer::detached).collect(),

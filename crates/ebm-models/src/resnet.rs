@@ -273,6 +273,14 @@ impl Model for ResNet {
         self.params.clone()
     }
 
+    fn buffers(&self) -> Result<Vec<(String, Tensor)>> {
+        ResNet::buffers(self)
+    }
+
+    fn load_buffers(&self, saved: &dyn Fn(&str) -> Option<Tensor>) -> Result<()> {
+        ResNet::load_buffers(self, saved)
+    }
+
     fn detached(&self) -> Box<dyn Energy> {
         Box::new(ResNet {
             stem: self.stem.detached(),

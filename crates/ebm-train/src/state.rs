@@ -111,6 +111,9 @@ impl TrainState {
         for p in self.model.params() {
             tensors.insert(format!("model.{}", p.name), p.var.as_tensor().clone());
         }
+        for (name, t) in self.model.buffers()? {
+            tensors.insert(format!("buffers.{name}"), t);
+        }
         tensors.extend(self.optim.state());
         if let Some(bank) = self.loss.chain_bank() {
             tensors.insert("bank.chains".into(), bank.to_tensor(&self.device)?);
@@ -146,6 +149,8 @@ impl TrainState {
         }
         self.model
             .load_params(&|name| ckpt.tensor(&format!("model.{name}")))?;
+        self.model
+            .load_buffers(&|name| ckpt.tensor(&format!("buffers.{name}")))?;
         self.optim
             .load_state(number("optim.t")?, &|key| ckpt.tensor(key))?;
         self.step = number("step")?;
