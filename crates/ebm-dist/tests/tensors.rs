@@ -107,3 +107,74 @@ fn gathering_chain_shards_of_unequal_rows() {
         assert_eq!(got, want);
     }
 }
+
+/// A backend that overrides the tensor-level methods (as the NCCL one does) and refuses the
+/// host-slice path: the bucket helpers must hand it the whole bucket as one tensor, once.
+#[derive(Default)]
+struct DeviceSide {
+    tensor_calls: std::sync::atomic::AtomicUsize,
+}
+
+impl Collective for DeviceSide {
+    fn rank(&self) -> usize {
+        0
+    }
+    fn world_size(&self) -> usize {
+        2
+    }
+    fn all_reduce_sum(&self, _: &mut [f32]) -> ebm_dist::Result<()> {
+        panic!("the host path must not be used")
+    }
+    fn broadcast(&self, _: &mut [f32], _: usize) -> ebm_dist::Result<()> {
+        panic!("the host path must not be used")
+    }
+    fn all_gather(&self, _: &[f32]) -> ebm_dist::Result<Vec<f32>> {
+        panic!("the host path must not be used")
+    }
+    fn barrier(&self) -> ebm_dist::Result<()> {
+        Ok(())
+    }
+    fn all_reduce_mean_tensor(&self, t: &Tensor) -> ebm_dist::Result<Tensor> {
+        self.tensor_calls
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        assert_eq!(t.dims(), &[6 + 4 + 1]);
+        Ok((t * 0.5)?)
+    }
+    fn broadcast_tensor(&self, t: &Tensor, _root: usize) -> ebm_dist::Result<Tensor> {
+        self.tensor_calls
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok(t.clone())
+    }
+    fn all_gather_flat_tensor(&self, local: &Tensor) -> ebm_dist::Result<Tensor> {
+        self.tensor_calls
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok(Tensor::cat(
+            &[local.flatten_all()?, local.flatten_all()?],
+            0,
+        )?)
+    }
+}
+
+#[test]
+fn a_device_backend_gets_one_bucket_tensor_per_call() {
+    let coll = DeviceSide::default();
+    let tensors = params(1);
+    let out = all_reduce_mean_tensors(&coll, &tensors).unwrap();
+    for (o, t) in out.iter().zip(&tensors) {
+        assert_eq!(o.dims(), t.dims());
+        let want = (t * 0.5)
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1::<f32>()
+            .unwrap();
+        assert_eq!(o.flatten_all().unwrap().to_vec1::<f32>().unwrap(), want);
+    }
+    broadcast_tensors(&coll, &tensors, 0).unwrap();
+    let chains = Tensor::new(&[[1f32, 2.0], [3.0, 4.0]], &Device::Cpu).unwrap();
+    assert_eq!(all_gather_tensor(&coll, &chains).unwrap().dims(), &[4, 2]);
+    assert_eq!(
+        coll.tensor_calls.load(std::sync::atomic::Ordering::SeqCst),
+        3
+    );
+}
