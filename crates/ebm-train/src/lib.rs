@@ -8,6 +8,7 @@
 //! [`ebm_dist::Collective`]; [`run_local_ranks`] runs N ranks as threads of this process.
 //! [`sample_from_run`] draws new samples (with diagnostics and plots) from a finished run.
 
+pub mod ais;
 pub mod checkpoint;
 mod config;
 #[cfg(feature = "cuda")]
@@ -16,6 +17,7 @@ pub mod dist;
 pub mod distance;
 mod error;
 mod eval;
+pub mod image_metrics;
 mod load;
 mod metrics;
 mod optim;

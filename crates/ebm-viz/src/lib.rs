@@ -12,6 +12,8 @@ mod colormap;
 mod error;
 mod font;
 mod grid;
+mod histogram;
+mod image_grid;
 mod landscape;
 mod layers;
 mod line_chart;
@@ -23,6 +25,8 @@ mod trajectories;
 
 pub use error::{Error, Result};
 pub use grid::grid_points;
+pub use histogram::{draw_histogram, Binned, Histogram, HistogramSet};
+pub use image_grid::{draw_image_grid, to_byte, ImageGrid, TITLE_HEIGHT};
 pub use landscape::{draw_landscape, Landscape};
 pub use layers::PointLayer;
 pub use line_chart::{draw_line_chart, LineChart, Series};
