@@ -71,7 +71,8 @@ pub struct Cli {
 
 /// What `--gpus` says on a build without CUDA support.
 pub const NO_CUDA: &str = "--gpus needs a build with CUDA support: \
-    cargo build --release -p ebm-launch --features cuda (or train on CPU ranks with --cpus N)";
+    cargo build --release -p ebm-launch --features cuda-train (needs the CUDA toolkit; see \
+    docs/gpu-build.md), or train on CPU ranks with --cpus N";
 
 /// What else the launcher does besides training.
 #[derive(Debug, Subcommand)]
