@@ -101,7 +101,11 @@ fn scaling(c: &mut Criterion) {
     write_cifar(&data, 64);
     let cases = [
         ("two_moons_b512", TWO_MOONS.to_string(), 512usize),
-        ("conv_b32", CONV.replace("DATA", data.to_str().expect("utf-8 path")), 32),
+        (
+            "conv_b32",
+            CONV.replace("DATA", data.to_str().expect("utf-8 path")),
+            32,
+        ),
     ];
     let mut group = c.benchmark_group("data_parallel");
     group.sample_size(10);
@@ -118,8 +122,8 @@ fn scaling(c: &mut Criterion) {
                     for _ in 0..iters {
                         run += 1;
                         let out = tmp.path().join(format!("run-{name}-{ranks}-{run}"));
-                        let summary = run_local_ranks(&loaded, &out, Start::Fresh, ranks)
-                            .expect("run");
+                        let summary =
+                            run_local_ranks(&loaded, &out, Start::Fresh, ranks).expect("run");
                         total += Duration::from_secs_f64(summary.train_seconds);
                         let _ = std::fs::remove_dir_all(&out);
                     }

@@ -18,6 +18,7 @@ pub mod distance;
 mod error;
 mod eval;
 pub mod image_metrics;
+pub mod image_plots;
 mod load;
 mod metrics;
 mod optim;

@@ -8,8 +8,8 @@ use crate::resume::restore_newest;
 use crate::run_dir::write_atomic;
 use crate::state::train_set;
 use crate::{
-    checkpoint, eval, plots, step, Error, LoadedConfig, MetricsLog, Result, RunConfig, RunDir,
-    TrainState,
+    checkpoint, eval, image_plots, plots, step, Error, LoadedConfig, MetricsLog, Result, RunConfig,
+    RunDir, TrainState,
 };
 use candle_core::{Device, Tensor};
 use ebm_dist::{broadcast_tensors, Collective, SingleRank};
@@ -221,7 +221,8 @@ impl Trainer {
     }
 
     fn plot_progress(&self) -> Result<()> {
-        if !self.plots_2d {
+        let images = image_plots::is_image(&self.state.input_shape());
+        if !(self.plots_2d || images) {
             return Ok(());
         }
         let Some(chains) = self.all_chains()? else {
@@ -230,8 +231,19 @@ impl Trainer {
         if self.metrics.is_none() {
             return Ok(());
         }
-        let chains = plots::points_2d(&chains, 2000)?;
         let s = self.state.step;
+        if images {
+            image_plots::grid(
+                &self.dir.plots().join(format!("chains_step_{s:07}.png")),
+                &format!("step {s}: replay buffer"),
+                &chains,
+            )?;
+            if let Some(m) = &self.metrics {
+                plots::curves(&self.dir.plots(), m)?;
+            }
+            return Ok(());
+        }
+        let chains = plots::points_2d(&chains, 2000)?;
         plots::landscape(
             &self.dir.plots().join(format!("landscape_step_{s:07}.png")),
             &format!(
@@ -303,10 +315,43 @@ impl Trainer {
                 "model samples",
             )?;
         }
+        if image_plots::is_image(&shape) {
+            self.image_figures(view.as_ref(), &samples)?;
+        }
         if let Some(m) = &self.metrics {
             plots::curves(&self.dir.plots(), m)?;
         }
         Ok(report)
+    }
+}
+
+impl Trainer {
+    /// The final sample grid and, for models with energy values, E(test data) vs E(samples).
+    fn image_figures(&self, view: &dyn ebm_core::Energy, samples: &Tensor) -> Result<()> {
+        let steps = self.config.eval.steps;
+        image_plots::grid(
+            &self.dir.plots().join("samples_final.png"),
+            &format!("step {}: samples after {steps} steps", self.state.step),
+            samples,
+        )?;
+        if !view.has_energy_values() {
+            return Ok(());
+        }
+        let n = samples.dims()[0].min(500);
+        let data = self
+            .config
+            .data
+            .sample(
+                n,
+                &mut ebm_core::rng::stream(self.config.seed, "eval-hist", 0),
+            )?
+            .to_tensor(&self.state.device)?;
+        image_plots::energy_histogram(
+            &self.dir.plots().join("energy_hist.png"),
+            &format!("step {}: energies", self.state.step),
+            &view.energy(&data)?,
+            &view.energy(&samples.narrow(0, 0, n)?)?,
+        )
     }
 }
 

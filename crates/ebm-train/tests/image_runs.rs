@@ -1,5 +1,5 @@
 //! Image runs end to end on generated CIFAR-format files: a spectrally normalised conv energy
-//! trains with PCD and finite energies, and a checkpoint resumes to the identical next steps,
+//! trains with PCD and finite energies and writes its replay-buffer and sample grids, and a checkpoint resumes to the identical next steps,
 //! power-iteration vectors included (they are saved as `buffers.*`).
 
 use candle_core::Device;
@@ -35,7 +35,7 @@ init = { kind = "uniform", low = -1.0, high = 1.0 }
 steps = 4
 batch_size = 8
 log_every = 1
-plot_every = 0
+plot_every = 2
 checkpoint_every = 2
 keep_checkpoints = 5
 [eval]
@@ -98,6 +98,15 @@ fn a_spectral_norm_conv_run_resumes_to_the_identical_next_steps() {
         .unwrap();
     assert_eq!(summary.steps, 4);
     assert!(summary.eval.mmd2.is_finite());
+    for figure in [
+        "chains_step_0000002.png",
+        "samples_final.png",
+        "energy_hist.png",
+    ] {
+        let path = whole.join("plots").join(figure);
+        let png = image::open(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert!(png.width() > 100 && png.height() > 100, "{figure}");
+    }
 
     let split = tmp.path().join("split");
     Trainer::new(
