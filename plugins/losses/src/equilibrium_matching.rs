@@ -11,15 +11,11 @@
 //! whose E is an energy a Metropolis sampler can use too) or the output of `output = "field"`.
 
 use crate::path::{
-    default_interpolant, default_source_std, draw_path, mean_squared, model_field,
-    validate_source_std, TimeSampler,
+    default_interpolant, default_source_std, mean_squared, model_field, Path, TimeSampler,
 };
 use crate::score_matching::scalar;
 use candle_core::Tensor;
-use ebm_core::{
-    build_interpolant, Error, Interpolant, Loss, LossOut, Model, PluginArgs, PluginSpec, Result,
-    TrainCtx,
-};
+use ebm_core::{Error, Loss, LossOut, Model, PluginArgs, PluginSpec, Result, TrainCtx};
 use serde::{Deserialize, Serialize};
 
 /// The shape of c(γ), the target gradient's magnitude along the path.
@@ -79,8 +75,6 @@ impl Default for EqmParams {
 
 impl EqmParams {
     pub fn validate(&self, section: &str) -> Result<()> {
-        self.time.validate(&format!("{section}.time"))?;
-        validate_source_std(&format!("{section}.source_std"), self.source_std)?;
         if !(self.ct_threshold >= 0.0 && self.ct_threshold < 1.0) {
             return Err(Error::config(
                 format!("{section}.ct_threshold"),
@@ -114,7 +108,7 @@ impl EqmParams {
 
 pub struct EquilibriumMatching {
     params: EqmParams,
-    interpolant: Box<dyn Interpolant>,
+    path: Path,
 }
 
 impl EquilibriumMatching {
@@ -124,12 +118,13 @@ impl EquilibriumMatching {
 
     fn build(section: &str, params: EqmParams) -> Result<Self> {
         params.validate(section)?;
-        let interpolant =
-            build_interpolant(&format!("{section}.interpolant"), &params.interpolant)?;
-        Ok(EquilibriumMatching {
-            params,
-            interpolant,
-        })
+        let path = Path::build(
+            section,
+            &params.interpolant,
+            &params.time,
+            params.source_std,
+        )?;
+        Ok(EquilibriumMatching { params, path })
     }
 
     fn from_args(args: &PluginArgs) -> Result<Box<dyn Loss>> {
@@ -150,13 +145,7 @@ impl Loss for EquilibriumMatching {
         batch: &Tensor,
         ctx: &mut TrainCtx,
     ) -> Result<LossOut> {
-        let path = draw_path(
-            self.interpolant.as_ref(),
-            &self.params.time,
-            self.params.source_std,
-            batch,
-            ctx.rng,
-        )?;
+        let path = self.path.draw(batch, ctx.rng)?;
         let mut shape = vec![1usize; batch.rank()];
         shape[0] = batch.dims()[0];
         let c = self.params.scale(&path.t)?.reshape(shape)?;

@@ -10,15 +10,11 @@
 //! outputs −v. Generate with the `flow` sampler, which integrates dx/dt = v from t = 0 to 1.
 
 use crate::path::{
-    default_interpolant, default_source_std, draw_path, mean_squared, model_field,
-    validate_source_std, TimeSampler,
+    default_interpolant, default_source_std, mean_squared, model_field, Path, TimeSampler,
 };
 use crate::score_matching::scalar;
 use candle_core::Tensor;
-use ebm_core::{
-    build_interpolant, Error, Interpolant, Loss, LossOut, Model, PluginArgs, PluginSpec, Result,
-    TrainCtx,
-};
+use ebm_core::{Error, Loss, LossOut, Model, PluginArgs, PluginSpec, Result, TrainCtx};
 use serde::{Deserialize, Serialize};
 
 /// `[loss] kind = "flow_matching"`.
@@ -47,8 +43,7 @@ impl Default for FlowMatchingParams {
 }
 
 pub struct FlowMatching {
-    params: FlowMatchingParams,
-    interpolant: Box<dyn Interpolant>,
+    path: Path,
 }
 
 impl FlowMatching {
@@ -56,15 +51,9 @@ impl FlowMatching {
         Self::build("loss", params)
     }
 
-    fn build(section: &str, params: FlowMatchingParams) -> Result<Self> {
-        params.time.validate(&format!("{section}.time"))?;
-        validate_source_std(&format!("{section}.source_std"), params.source_std)?;
-        let interpolant =
-            build_interpolant(&format!("{section}.interpolant"), &params.interpolant)?;
-        Ok(FlowMatching {
-            params,
-            interpolant,
-        })
+    fn build(section: &str, p: FlowMatchingParams) -> Result<Self> {
+        let path = Path::build(section, &p.interpolant, &p.time, p.source_std)?;
+        Ok(FlowMatching { path })
     }
 
     fn from_args(args: &PluginArgs) -> Result<Box<dyn Loss>> {
@@ -97,13 +86,7 @@ impl Loss for FlowMatching {
         ctx: &mut TrainCtx,
     ) -> Result<LossOut> {
         self.check_model(model)?;
-        let path = draw_path(
-            self.interpolant.as_ref(),
-            &self.params.time,
-            self.params.source_std,
-            batch,
-            ctx.rng,
-        )?;
+        let path = self.path.draw(batch, ctx.rng)?;
         let v = model_field(model, &path.x_t, &path.t, "flow_matching")?.neg()?;
         let loss = mean_squared(&v, &path.velocity)?;
         let value = scalar(&loss)?;

@@ -3,7 +3,7 @@
 
 use crate::score_matching::{gaussian, input_grad};
 use candle_core::Tensor;
-use ebm_core::{rng, Error, Interpolant, Model, PluginSpec, Result, Rng};
+use ebm_core::{build_interpolant, rng, Error, Interpolant, Model, PluginSpec, Result, Rng};
 use serde::{Deserialize, Serialize};
 
 /// How each example's t ∈ [0, 1] is drawn.
@@ -68,19 +68,38 @@ pub struct PathSample {
     pub velocity: Tensor,
 }
 
-/// Draws x₀ ~ N(0, s²I) (s = `source_std`) and t for every data row of `x1` and interpolates.
-pub fn draw_path(
-    interpolant: &dyn Interpolant,
-    times: &TimeSampler,
+/// The noise-to-data path of a loss: its interpolant, how t is drawn, and the source's std.
+pub struct Path {
+    interpolant: Box<dyn Interpolant>,
+    times: TimeSampler,
     source_std: f64,
-    x1: &Tensor,
-    rng: &mut Rng,
-) -> Result<PathSample> {
-    let x1 = x1.detach();
-    let x0 = (gaussian(rng, &x1)? * source_std)?;
-    let t = times.draw(rng, x1.dims()[0], &x1)?;
-    let (x_t, velocity) = interpolant.interpolate(&x0, &x1, &t)?;
-    Ok(PathSample { t, x_t, velocity })
+}
+
+impl Path {
+    /// Validates the `[section]` keys `interpolant`, `time` and `source_std` and builds the path.
+    pub fn build(
+        section: &str,
+        interpolant: &PluginSpec,
+        times: &TimeSampler,
+        source_std: f64,
+    ) -> Result<Self> {
+        times.validate(&format!("{section}.time"))?;
+        validate_source_std(&format!("{section}.source_std"), source_std)?;
+        Ok(Path {
+            interpolant: build_interpolant(&format!("{section}.interpolant"), interpolant)?,
+            times: times.clone(),
+            source_std,
+        })
+    }
+
+    /// Draws x₀ ~ N(0, s²I) and t for every data row of `x1` and interpolates.
+    pub fn draw(&self, x1: &Tensor, rng: &mut Rng) -> Result<PathSample> {
+        let x1 = x1.detach();
+        let x0 = (gaussian(rng, &x1)? * self.source_std)?;
+        let t = self.times.draw(rng, x1.dims()[0], &x1)?;
+        let (x_t, velocity) = self.interpolant.interpolate(&x0, &x1, &t)?;
+        Ok(PathSample { t, x_t, velocity })
+    }
 }
 
 /// The model's gradient field g(x, t) ≈ ∇ₓE, differentiable in the weights: time-conditioned
@@ -102,7 +121,7 @@ pub fn default_source_std() -> f64 {
 }
 
 /// The source's std must be a positive number.
-pub fn validate_source_std(key: &str, s: f64) -> Result<()> {
+fn validate_source_std(key: &str, s: f64) -> Result<()> {
     if !(s > 0.0 && s.is_finite()) {
         return Err(Error::config(
             key,
