@@ -16,13 +16,14 @@ pub fn is_image(shape: &[usize]) -> bool {
     shape.len() == 3 && (shape[0] == 1 || shape[0] == 3)
 }
 
-/// The first `GRID_IMAGES` rows of `x` `[N, C, H, W]` as an 8-wide PNG grid.
-pub fn grid(path: &Path, title: &str, x: &Tensor) -> Result<()> {
-    let dims = x.dims();
-    let n = dims[0].min(GRID_IMAGES);
-    let (c, h, w) = (dims[1], dims[2], dims[3]);
+/// The first `GRID_IMAGES` rows of `x` as an 8-wide PNG grid of images of `shape` `[C, H, W]`
+/// (`x` may hold them flattened, as an MLP sees them).
+pub fn grid(path: &Path, title: &str, x: &Tensor, shape: &[usize]) -> Result<()> {
+    let n = x.dims()[0].min(GRID_IMAGES);
+    let (c, h, w) = (shape[0], shape[1], shape[2]);
     let pixels = x
         .narrow(0, 0, n)?
+        .reshape((n, c, h, w))?
         .to_dtype(DType::F32)?
         .flatten_all()?
         .to_vec1::<f32>()?;

@@ -221,7 +221,7 @@ impl Trainer {
     }
 
     fn plot_progress(&self) -> Result<()> {
-        let images = image_plots::is_image(&self.state.input_shape());
+        let images = image_plots::is_image(&self.config.data.sample_shape());
         if !(self.plots_2d || images) {
             return Ok(());
         }
@@ -237,6 +237,7 @@ impl Trainer {
                 &self.dir.plots().join(format!("chains_step_{s:07}.png")),
                 &format!("step {s}: replay buffer"),
                 &chains,
+                &self.config.data.sample_shape(),
             )?;
             if let Some(m) = &self.metrics {
                 plots::curves(&self.dir.plots(), m)?;
@@ -315,7 +316,7 @@ impl Trainer {
                 "model samples",
             )?;
         }
-        if image_plots::is_image(&shape) {
+        if image_plots::is_image(&self.config.data.sample_shape()) {
             self.image_figures(view.as_ref(), &samples)?;
         }
         if let Some(m) = &self.metrics {
@@ -333,6 +334,7 @@ impl Trainer {
             &self.dir.plots().join("samples_final.png"),
             &format!("step {}: samples after {steps} steps", self.state.step),
             samples,
+            &self.config.data.sample_shape(),
         )?;
         if !view.has_energy_values() {
             return Ok(());
