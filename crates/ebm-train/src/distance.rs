@@ -1,6 +1,9 @@
 //! Two-sample distances between model samples and data, as the TorchEBM anchor measures them
 //! (`shared/anchors/torchebm/metrics.py`): unbiased MMD² with an RBF kernel and the energy
-//! distance. Sums run in f64; the n×m pairs are split over rayon's pool.
+//! distance. Sums run in f64; the rows are split over rayon's pool, and their sums are added in
+//! row order, so the result does not depend on how rayon split the work (a parallel `sum()`
+//! does: a resumed run's `eval.json` once differed from the uninterrupted run's in the last
+//! digits of the floor).
 
 use rayon::prelude::*;
 
@@ -20,6 +23,8 @@ fn pair_sum(a: &[f32], b: &[f32], dim: usize, same: bool, f: impl Fn(f64) -> f64
                 })
                 .sum::<f64>()
         })
+        .collect::<Vec<f64>>()
+        .into_iter()
         .sum()
 }
 
@@ -58,6 +63,24 @@ mod tests {
         assert!((mmd2_rbf(&x, &y, 1, 1.0) - expected).abs() < 1e-12);
         let ed = 2.0 * (3.0 + 3.0 + 2.0 + 2.0) / 4.0 - 2.0 / 2.0 - 0.0;
         assert!((energy_distance(&x, &y, 1) - ed).abs() < 1e-12);
+    }
+
+    #[test]
+    fn the_result_does_not_depend_on_the_thread_count() {
+        let mut r = ebm_core::rng::stream(1, "t", 0);
+        let a = ebm_core::rng::normal_vec(&mut r, 4000);
+        let b = ebm_core::rng::normal_vec(&mut r, 4000);
+        let on = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| (mmd2_rbf(&a, &b, 2, 0.5), energy_distance(&a, &b, 2)))
+        };
+        let one = on(1);
+        for threads in [2, 3, 7] {
+            assert_eq!(one, on(threads), "{threads} threads");
+        }
     }
 
     #[test]
