@@ -28,11 +28,12 @@ pub fn density_label(energy: &dyn Energy) -> &'static str {
     }
 }
 
-/// E on the `GRID`² points of `bounds`, or ½‖g‖² where the model has no energy values.
-pub fn grid_energy(energy: &dyn Energy, bounds: [f32; 4]) -> Result<Vec<f32>> {
+/// E on the `GRID`² points of `bounds`, or ½‖g‖² where the model has no energy values; the
+/// grid is built on the model's `device`.
+pub fn grid_energy(energy: &dyn Energy, bounds: [f32; 4], device: &Device) -> Result<Vec<f32>> {
     let grid = ebm_viz::grid_points(bounds, GRID);
     let flat: Vec<f32> = grid.iter().flat_map(|p| *p).collect();
-    let x = Tensor::from_vec(flat, (grid.len(), 2), &Device::Cpu)?;
+    let x = Tensor::from_vec(flat, (grid.len(), 2), device)?;
     let e = if energy.has_energy_values() {
         energy.energy(&x)?
     } else {
@@ -41,17 +42,17 @@ pub fn grid_energy(energy: &dyn Energy, bounds: [f32; 4]) -> Result<Vec<f32>> {
     Ok(e.to_vec1::<f32>()?)
 }
 
-/// Draws the density exp(−E) on the data's plot box with data and samples.
+/// Draws the density exp(−E) on the data's plot box with data and samples, from the energies
+/// [`grid_energy`] gave on that box.
 pub fn landscape(
     path: &Path,
     title: &str,
-    energy: &dyn Energy,
+    grid_energies: &[f32],
     bounds: [f32; 4],
     data: &[[f32; 2]],
     samples: &[[f32; 2]],
     samples_label: &str,
 ) -> Result<()> {
-    let e = grid_energy(energy, bounds)?;
     let layers = vec![
         PointLayer {
             label: "data",
@@ -70,7 +71,7 @@ pub fn landscape(
             title,
             bounds,
             resolution: GRID,
-            energy: &e,
+            energy: grid_energies,
             layers,
         },
     )?;

@@ -251,7 +251,11 @@ impl Trainer {
                 "step {s}: {}, data, persistent chains",
                 plots::density_label(self.state.model.as_ref())
             ),
-            self.state.model.detached().as_ref(),
+            &plots::grid_energy(
+                self.state.model.detached().as_ref(),
+                self.config.data.plot_bounds(),
+                &self.state.device,
+            )?,
             self.config.data.plot_bounds(),
             &self.data_points,
             &chains,
@@ -309,7 +313,11 @@ impl Trainer {
                     pts.len(),
                     self.config.eval.steps
                 ),
-                view.as_ref(),
+                &plots::grid_energy(
+                    view.as_ref(),
+                    self.config.data.plot_bounds(),
+                    &self.state.device,
+                )?,
                 self.config.data.plot_bounds(),
                 &self.data_points,
                 &pts,

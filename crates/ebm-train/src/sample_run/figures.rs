@@ -47,9 +47,9 @@ pub(super) fn draw(
         out.acceptance.len()
     );
     let label = "samples";
-    plots::landscape(&landscape, &title, energy, bounds, &data, &samples, label)?;
+    let e = plots::grid_energy(energy, bounds, &state.device)?;
+    plots::landscape(&landscape, &title, &e, bounds, &data, &samples, label)?;
 
-    let e = plots::grid_energy(energy, bounds)?;
     let n_paths = PATHS.min(out.final_x.dims()[0]);
     // The first PATH_POINTS kept states, consecutive: how chains travel from noise into the
     // modes. Spreading the points over the whole run instead joins far-apart states with long
