@@ -1,53 +1,15 @@
 //! The launcher as a user runs it: bad configs are exit code 2 with the key and the file named,
 //! seeded runs repeat exactly, and a resumed run is indistinguishable from an uninterrupted one.
 
+mod common;
+
+use common::{launch, stderr, SMALL};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-/// A small, fast two-moons run.
-const SMALL: &str = r#"
-seed = 3
-[data]
-kind = "two_moons"
-n_samples = 512
-[model]
-kind = "mlp"
-hidden = [32, 32]
-[sampler]
-kind = "langevin"
-step_size = 0.01
-[loss]
-kind = "contrastive_divergence"
-k = 5
-buffer_capacity = 1000
-[train]
-steps = 20
-batch_size = 64
-log_every = 2
-plot_every = 10
-checkpoint_every = 5
-[eval]
-n_samples = 200
-steps = 20
-"#;
-
-fn launch(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ebm-launch"));
-    cmd.args(args).env("RUST_LOG", "warn");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.output().expect("ebm-launch runs")
-}
 
 fn write_config(dir: &Path, name: &str, text: &str) -> PathBuf {
     let path = dir.join(name);
     std::fs::write(&path, text).unwrap();
     path
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 /// Runs `config` (with `--set` pairs) into `out` and asserts success.

@@ -3,37 +3,14 @@
 //! dead launcher doing the same, `--gpus` on a build without CUDA, and spawned workers training
 //! bit-identically to thread ranks.
 
+mod common;
+
+use common::SMALL;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
-
-const SMALL: &str = r#"
-seed = 3
-[data]
-kind = "two_moons"
-n_samples = 512
-[model]
-kind = "mlp"
-hidden = [32, 32]
-[sampler]
-kind = "langevin"
-step_size = 0.01
-[loss]
-kind = "contrastive_divergence"
-k = 5
-buffer_capacity = 1000
-[train]
-steps = 20
-batch_size = 64
-log_every = 2
-plot_every = 10
-checkpoint_every = 5
-[eval]
-n_samples = 200
-steps = 20
-"#;
 
 fn config(dir: &Path) -> PathBuf {
     let path = dir.join("small.toml");

@@ -2,54 +2,32 @@
 //! and plots; with the run's own eval settings it reproduces the run's samples.npy; a folder
 //! without a checkpoint and an unknown sampler are usage errors (exit 2) that name the problem.
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod common;
 
-/// A small, fast two-moons run (as in cli.rs).
-const SMALL: &str = r#"
-seed = 3
-[data]
-kind = "two_moons"
-n_samples = 512
-[model]
-kind = "mlp"
-hidden = [32, 32]
-[sampler]
-kind = "langevin"
-step_size = 0.01
-[loss]
-kind = "contrastive_divergence"
-k = 5
-buffer_capacity = 1000
-[train]
-steps = 20
-batch_size = 64
-log_every = 5
-plot_every = 0
-checkpoint_every = 10
-[eval]
-n_samples = 200
-steps = 20
-"#;
+use common::{stderr, SMALL};
+use std::path::Path;
+use std::process::Output;
 
 fn launch(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ebm-launch"))
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("ebm-launch runs")
+    common::launch(args, &[])
 }
 
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// Trains SMALL into `dir/run` and returns that folder.
+/// Trains SMALL (no plots, checkpoints every 10 steps) into `dir/run` and returns that folder.
 fn trained(dir: &Path) -> std::path::PathBuf {
     let config = dir.join("small.toml");
     std::fs::write(&config, SMALL).unwrap();
     let run = dir.join("run");
-    let o = launch(&[config.to_str().unwrap(), "--out", run.to_str().unwrap()]);
+    let o = launch(&[
+        config.to_str().unwrap(),
+        "--out",
+        run.to_str().unwrap(),
+        "--set",
+        "train.log_every=5",
+        "--set",
+        "train.plot_every=0",
+        "--set",
+        "train.checkpoint_every=10",
+    ]);
     assert!(o.status.success(), "training failed: {}", stderr(&o));
     run
 }
