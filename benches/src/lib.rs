@@ -5,6 +5,8 @@ use candle_core::Device;
 use ebm_core::{rng, Model};
 use ebm_models::{Mlp, MlpConfig};
 
+pub mod workloads;
+
 // Binaries (benches included) use mimalloc as ebm-launch does; see launch/src/lib.rs.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
