@@ -8,6 +8,8 @@
 //! ebm-launch CONFIG --gpus N [--nnodes M --node-rank R --master-addr A --master-port P]
 //! ebm-launch sample DIR [--n 2000] [--steps 500] [--sampler NAME] [--set-sampler key=value]...
 //!            [--seed S] [--thin K] [--out FILE.npy]       # draw samples from a trained run
+//! ebm-launch eval DIR [--n N] [--steps K] [--classifier FILE] [--ais-chains M] ...
+//!                                                         # evaluate it: DIR/evaluation/report.json
 //! ```
 //!
 //! A custom binary that links its own plugins is three lines:
@@ -28,6 +30,7 @@
 
 pub mod agent;
 pub mod cli;
+mod eval;
 pub mod rendezvous;
 pub mod spawn;
 pub mod watch;
@@ -79,6 +82,45 @@ pub const NO_CUDA: &str = "--gpus needs a build with CUDA support: \
 pub enum Command {
     /// Draw samples from a trained run's newest checkpoint, with diagnostics and plots.
     Sample(SampleArgs),
+    /// Evaluate a trained run's newest checkpoint: sample distances; AIS log Z and test
+    /// log-likelihood (low-dimensional data); FID-like distance, KID and OOD AUROC (images).
+    /// Writes RUN_DIR/evaluation/report.json and figures.
+    Eval(EvalArgs),
+}
+
+/// `ebm-launch eval`.
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// The run folder (holds config.toml and checkpoints/).
+    pub run_dir: PathBuf,
+    /// Model samples to draw (default: the run's eval.n_samples).
+    #[arg(long)]
+    pub n: Option<usize>,
+    /// Sampler steps from the run's [eval.init] (default: the run's eval.steps).
+    #[arg(long)]
+    pub steps: Option<u64>,
+    /// Seed of the samples and reference sets (default: the run's seed).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// The feature classifier of image runs (default: ~/.cache/ebm/classifier_<kind>.safetensors,
+    /// trained on the run's training images the first time, ~1 min for Fashion-MNIST).
+    #[arg(long, value_name = "FILE")]
+    pub classifier: Option<PathBuf>,
+    /// Epochs when the classifier has to be trained.
+    #[arg(long, default_value_t = 3)]
+    pub classifier_epochs: usize,
+    /// AIS chains (low-dimensional runs).
+    #[arg(long, default_value_t = 256)]
+    pub ais_chains: usize,
+    /// AIS intermediate temperatures.
+    #[arg(long, default_value_t = 1000)]
+    pub ais_temperatures: usize,
+    /// σ of AIS's N(0, σ²I) base distribution; it should cover the data.
+    #[arg(long, default_value_t = 1.0)]
+    pub ais_base_std: f64,
+    /// Output folder (default: RUN_DIR/evaluation).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 /// `ebm-launch sample`.
@@ -152,8 +194,10 @@ fn init_logging() {
 }
 
 fn execute(cli: &Cli) -> Result<(), LaunchError> {
-    if let Some(Command::Sample(args)) = &cli.command {
-        return Ok(sample(args)?);
+    match &cli.command {
+        Some(Command::Sample(args)) => return Ok(sample(args)?),
+        Some(Command::Eval(args)) => return Ok(eval::run(args)?),
+        None => {}
     }
     let mode = cli.dist.mode()?;
     if let Mode::Processes(spec) = &mode {

@@ -4,32 +4,12 @@
 
 mod common;
 
-use common::{stderr, SMALL};
+use common::{stderr, trained, SMALL};
 use std::path::Path;
 use std::process::Output;
 
 fn launch(args: &[&str]) -> Output {
     common::launch(args, &[])
-}
-
-/// Trains SMALL (no plots, checkpoints every 10 steps) into `dir/run` and returns that folder.
-fn trained(dir: &Path) -> std::path::PathBuf {
-    let config = dir.join("small.toml");
-    std::fs::write(&config, SMALL).unwrap();
-    let run = dir.join("run");
-    let o = launch(&[
-        config.to_str().unwrap(),
-        "--out",
-        run.to_str().unwrap(),
-        "--set",
-        "train.log_every=5",
-        "--set",
-        "train.plot_every=0",
-        "--set",
-        "train.checkpoint_every=10",
-    ]);
-    assert!(o.status.success(), "training failed: {}", stderr(&o));
-    run
 }
 
 /// The shape in a .npy header, checking it is float32 and the file length fits.

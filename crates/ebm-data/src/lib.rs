@@ -40,7 +40,7 @@ mod toy;
 pub use batcher::{Batcher, BatcherState};
 pub use config::{DataConfig, Split};
 pub use error::{Error, FileErrorKind, Result};
-pub use images::cifar::read_cifar_batch;
+pub use images::cifar::{read_cifar_batch, write_synthetic_cifar};
 pub use images::idx::{read_idx_images, read_idx_labels, read_idx_pair, IdxImages};
 pub use points::Points;
 pub use shard::shard_range;

@@ -93,13 +93,25 @@ pub fn draw_samples(
     input_shape: &[usize],
     device: &Device,
 ) -> Result<(Tensor, Option<f64>)> {
+    draw_samples_from(energy, config, input_shape, device, "eval-samples")
+}
+
+/// [`draw_samples`] with the chains' init and noise from the named random stream (the progress
+/// figures draw theirs apart from the evaluation's).
+pub fn draw_samples_from(
+    energy: &dyn Energy,
+    config: &RunConfig,
+    input_shape: &[usize],
+    device: &Device,
+    stream: &str,
+) -> Result<(Tensor, Option<f64>)> {
     let eval = &config.eval;
     let (section, spec) = match &eval.sampler {
         Some(spec) => ("eval.sampler", spec),
         None => ("sampler", &config.sampler),
     };
     let mut sampler = build_sampler(section, spec)?;
-    let mut r = rng::stream(config.seed, "eval-samples", 0);
+    let mut r = rng::stream(config.seed, stream, 0);
     let start = eval
         .init
         .draw(&mut r, eval.n_samples, input_shape, device)?;

@@ -6,10 +6,13 @@
 //! `samples.npy`, `eval.json` and `checkpoints/` from which `Start::Resume` continues exactly.
 //! [`Trainer::new_distributed`] is one rank of a data-parallel run over any
 //! [`ebm_dist::Collective`]; [`run_local_ranks`] runs N ranks as threads of this process.
-//! [`sample_from_run`] draws new samples (with diagnostics and plots) from a finished run.
+//! [`sample_from_run`] draws new samples (with diagnostics and plots) from a finished run;
+//! [`evaluate_run`] evaluates one (sample distances, AIS likelihood, FID-like/KID/OOD AUROC in
+//! the feature space of a [`classifier`] ebm trains itself).
 
 pub mod ais;
 pub mod checkpoint;
+pub mod classifier;
 mod config;
 #[cfg(feature = "cuda")]
 pub mod device;
@@ -25,9 +28,11 @@ mod optim;
 pub mod plots;
 mod resume;
 mod run_dir;
+mod run_eval;
 mod sample_run;
 mod state;
 mod step;
+mod trained_run;
 mod trainer;
 
 pub use config::{RunConfig, TrainConfig};
@@ -38,7 +43,11 @@ pub use load::{load, LoadedConfig};
 pub use metrics::{MetricsLog, Row};
 pub use optim::{AdamW, OptimConfig};
 pub use run_dir::RunDir;
+pub use run_eval::{
+    evaluate_run, EvalRunOptions, EvalRunReport, ImageReport, LikelihoodReport, OodReport,
+};
 pub use sample_run::{sample_from_run, SampleRunOptions, SampleRunReport};
 pub use state::TrainState;
 pub use step::{train_step, train_step_on};
+pub use trained_run::TrainedRun;
 pub use trainer::{Start, TrainSummary, Trainer};

@@ -10,7 +10,8 @@
 mod figures;
 
 use crate::run_dir::write_atomic;
-use crate::{checkpoint, Error, Result, RunConfig, TrainState};
+use crate::trained_run::TrainedRun;
+use crate::{Error, Result, RunConfig};
 use candle_core::Device;
 use ebm_core::{build_sampler, rng, Chains, Diagnostics, PluginSpec, SampleOptions};
 use serde::Serialize;
@@ -78,27 +79,17 @@ struct DiagnosticsFile<'a> {
 
 /// Samples from the trained model in `run_dir` as `opts` says (see the module docs).
 pub fn sample_from_run(run_dir: &Path, opts: &SampleRunOptions) -> Result<SampleRunReport> {
-    let bad_dir = |message: String| Error::RunDir {
-        path: run_dir.to_path_buf(),
-        message,
-    };
-    let config_path = run_dir.join("config.toml");
-    if !config_path.is_file() {
-        return Err(bad_dir(
-            "is not a run folder: config.toml is missing".into(),
-        ));
-    }
-    let (_, ckpt_path) = checkpoint::list(&run_dir.join("checkpoints"))?
-        .pop()
-        .ok_or_else(|| bad_dir("has no checkpoint in checkpoints/ to sample from".into()))?;
     if opts.n == 0 || opts.thin == 0 {
         return Err(Error::Config("--n and --thin must be at least 1".into()));
     }
-    let loaded = crate::load(&config_path, &[])?;
-    let config = &loaded.config;
     let device = Device::Cpu;
-    let mut state = TrainState::new(config, &device).map_err(|e| loaded.locate(e))?;
-    state.restore(&checkpoint::load(&ckpt_path, &device)?, &ckpt_path)?;
+    let TrainedRun {
+        loaded,
+        state,
+        checkpoint: ckpt_path,
+        config_path,
+    } = TrainedRun::open(run_dir, &device)?;
+    let config = &loaded.config;
     let spec = sampler_spec(config, opts)?;
     let mut sampler = build_sampler("sampler", &spec).map_err(|e| {
         let origin = match &opts.sampler {

@@ -225,25 +225,31 @@ impl Trainer {
         if !(self.plots_2d || images) {
             return Ok(());
         }
-        let Some(chains) = self.all_chains()? else {
-            return Ok(());
-        };
+        // A collective: every rank takes part, rank 0 draws.
+        let chains = self.all_chains()?;
         if self.metrics.is_none() {
             return Ok(());
         }
         let s = self.state.step;
         if images {
-            image_plots::grid(
-                &self.dir.plots().join(format!("chains_step_{s:07}.png")),
-                &format!("step {s}: replay buffer"),
-                &chains,
-                &self.config.data.sample_shape(),
-            )?;
+            let shape = self.config.data.sample_shape();
+            if let Some(chains) = &chains {
+                image_plots::grid(
+                    &self.dir.plots().join(format!("chains_step_{s:07}.png")),
+                    &format!("step {s}: replay buffer"),
+                    chains,
+                    &shape,
+                )?;
+            }
+            self.progress_samples_grid()?;
             if let Some(m) = &self.metrics {
                 plots::curves(&self.dir.plots(), m)?;
             }
             return Ok(());
         }
+        let Some(chains) = chains else {
+            return Ok(());
+        };
         let chains = plots::points_2d(&chains, 2000)?;
         plots::landscape(
             &self.dir.plots().join(format!("landscape_step_{s:07}.png")),
@@ -335,6 +341,33 @@ impl Trainer {
 }
 
 impl Trainer {
+    /// `samples_step_N.png`: a grid of fresh samples, drawn as `[eval]` draws them but only
+    /// `GRID_IMAGES` of them. The chains start from the same seeded noise at every interval, so
+    /// the grids show how the model's samples change as it trains (the replay buffer's grid
+    /// shows the chains training actually used).
+    fn progress_samples_grid(&self) -> Result<()> {
+        let mut config = self.config.clone();
+        config.eval.n_samples = image_plots::GRID_IMAGES;
+        let view = self.state.model.detached();
+        let (samples, _) = eval::draw_samples_from(
+            view.as_ref(),
+            &config,
+            &self.state.input_shape(),
+            &self.state.device,
+            "progress-samples",
+        )?;
+        let s = self.state.step;
+        image_plots::grid(
+            &self.dir.plots().join(format!("samples_step_{s:07}.png")),
+            &format!(
+                "step {s}: samples after {} steps from noise",
+                config.eval.steps
+            ),
+            &samples,
+            &config.data.sample_shape(),
+        )
+    }
+
     /// The final sample grid and, for models with energy values, E(test data) vs E(samples).
     fn image_figures(&self, view: &dyn ebm_core::Energy, samples: &Tensor) -> Result<()> {
         let steps = self.config.eval.steps;

@@ -1,5 +1,6 @@
 //! Image runs end to end on generated CIFAR-format files: a spectrally normalised conv energy
-//! trains with PCD and finite energies and writes its replay-buffer and sample grids, and a checkpoint resumes to the identical next steps,
+//! trains with PCD and finite energies and writes its replay-buffer and sample grids (at
+//! intervals and at the end), and a checkpoint resumes to the identical next steps,
 //! power-iteration vectors included (they are saved as `buffers.*`).
 
 use candle_core::Device;
@@ -44,37 +45,11 @@ steps = 2
 init = { kind = "uniform", low = -1.0, high = 1.0 }
 "#;
 
-/// CIFAR-10 binary files of `n` random records each (label byte + 3,072 pixel bytes).
-fn write_cifar(dir: &Path, n: usize) {
-    let mut state = 12345u32;
-    let mut byte = || {
-        state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-        (state >> 24) as u8
-    };
-    let files = [
-        "data_batch_1.bin",
-        "data_batch_2.bin",
-        "data_batch_3.bin",
-        "data_batch_4.bin",
-        "data_batch_5.bin",
-        "test_batch.bin",
-    ];
-    for name in files {
-        let mut bytes = Vec::with_capacity(n * 3073);
-        for _ in 0..n {
-            bytes.push(byte() % 10);
-            bytes.extend((0..3072).map(|_| byte()));
-        }
-        std::fs::write(dir.join(name), bytes).unwrap();
-    }
-}
-
 fn loaded(dir: &Path, sets: &[&str]) -> LoadedConfig {
     ebm_samplers::link();
     ebm_losses::link();
     let data = dir.join("cifar");
-    std::fs::create_dir_all(&data).unwrap();
-    write_cifar(&data, 8);
+    ebm_data::write_synthetic_cifar(&data, 8, 12345).unwrap();
     let p = dir.join("run.toml");
     std::fs::write(&p, CONFIG.replace("DATA", data.to_str().unwrap())).unwrap();
     let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
@@ -100,6 +75,7 @@ fn a_spectral_norm_conv_run_resumes_to_the_identical_next_steps() {
     assert!(summary.eval.mmd2.is_finite());
     for figure in [
         "chains_step_0000002.png",
+        "samples_step_0000002.png",
         "samples_final.png",
         "energy_hist.png",
     ] {

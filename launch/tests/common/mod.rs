@@ -1,6 +1,7 @@
 //! What the launcher's integration tests share: a small, fast run and a way to start the binary.
 #![allow(dead_code)]
 
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// A small, fast two-moons run.
@@ -42,4 +43,27 @@ pub fn launch(args: &[&str], env: &[(&str, &str)]) -> Output {
 
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Trains SMALL (no plots, checkpoints every 10 steps) into `dir/run` and returns that folder.
+pub fn trained(dir: &Path) -> PathBuf {
+    let config = dir.join("small.toml");
+    std::fs::write(&config, SMALL).unwrap();
+    let run = dir.join("run");
+    let o = launch(
+        &[
+            config.to_str().unwrap(),
+            "--out",
+            run.to_str().unwrap(),
+            "--set",
+            "train.log_every=5",
+            "--set",
+            "train.plot_every=0",
+            "--set",
+            "train.checkpoint_every=10",
+        ],
+        &[],
+    );
+    assert!(o.status.success(), "training failed: {}", stderr(&o));
+    run
 }

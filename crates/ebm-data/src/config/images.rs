@@ -61,7 +61,7 @@ fn find_idx(dir: &Path, stem: &str) -> Result<PathBuf> {
 
 impl DataConfig {
     /// Every image of `split`, scaled to `[-1, 1]`, with labels. An error for the planar sets.
-    pub(super) fn load_split(&self, split: Split) -> Result<Points> {
+    pub fn load_split(&self, split: Split) -> Result<Points> {
         match self {
             DataConfig::FashionMnist { dir, .. } => load_fashion_mnist(dir, split),
             DataConfig::Cifar10 { dir, .. } => load_cifar10(dir, split),

@@ -73,3 +73,30 @@ pub fn read_cifar_batch(path: &Path) -> Result<(Vec<u8>, Vec<u8>)> {
     }
     Ok((pixels, labels))
 }
+
+/// Writes the six CIFAR-10 batch files into `dir` (created if needed), each `n` records of
+/// pseudo-random labels and pixels from `seed`: files of the real format for tests, benches
+/// and CI on machines without the dataset (it cannot be downloaded everywhere).
+pub fn write_synthetic_cifar(dir: &Path, n: usize, seed: u32) -> Result<()> {
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| Error::Io { path, source }
+    };
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    // A linear congruential generator: the bytes only have to be reproducible, not random.
+    let mut state = seed;
+    let mut byte = || {
+        state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+        (state >> 24) as u8
+    };
+    for name in TRAIN_FILES.iter().chain([&TEST_FILE]) {
+        let mut bytes = Vec::with_capacity(n * RECORD_BYTES);
+        for _ in 0..n {
+            bytes.push(byte() % 10);
+            bytes.extend((0..IMAGE_BYTES).map(|_| byte()));
+        }
+        let path = dir.join(name);
+        std::fs::write(&path, bytes).map_err(io(&path))?;
+    }
+    Ok(())
+}

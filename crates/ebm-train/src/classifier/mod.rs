@@ -1,0 +1,153 @@
+//! The feature network of image evaluation: a small classifier that ebm trains itself on the
+//! run's labelled training images (nothing is downloaded), whose last hidden layer is the
+//! feature space of the FID-like Fréchet distance and of KID ([`crate::image_metrics`]).
+//!
+//! It is an MLP on the flattened image, Linear → ReLU → … → Linear(·, classes), with seeded
+//! PyTorch-default initial weights. On Fashion-MNIST the default [512, 256] net reaches about
+//! 88 % test accuracy in three epochs (seconds on a CPU): not Inception, but it separates the
+//! garment classes, which is what a sample-quality feature space has to do. Trained once and
+//! cached ([`cache`]); the test accuracy travels with the weights into every report.
+
+pub mod cache;
+mod train;
+
+pub use train::{train_classifier, ClassifierConfig};
+
+use crate::Result;
+use candle_core::{DType, Device, Tensor, Var};
+use ebm_core::{Param, Rng};
+use rand::Rng as _;
+use serde::{Deserialize, Serialize};
+
+/// What a classifier was trained on and how well it does; saved beside its weights.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ClassifierInfo {
+    /// `data.kind` of the training images.
+    pub data_kind: String,
+    /// One image, `[C, H, W]`.
+    pub input_shape: Vec<usize>,
+    pub hidden: Vec<usize>,
+    pub classes: usize,
+    pub n_train: usize,
+    pub epochs: usize,
+    pub seed: u64,
+    /// Accuracy on the whole test split.
+    pub test_accuracy: f64,
+}
+
+/// The classifier: weights `[out, in]` and biases per layer.
+pub struct Classifier {
+    layers: Vec<(Var, Var)>,
+    input_dim: usize,
+}
+
+impl Classifier {
+    /// Seeded U(±1/√fan_in) weights and biases, as `nn.Linear` starts.
+    pub fn new(input_dim: usize, hidden: &[usize], classes: usize, rng: &mut Rng) -> Result<Self> {
+        let mut widths = vec![input_dim];
+        widths.extend_from_slice(hidden);
+        widths.push(classes);
+        let mut layers = Vec::new();
+        for pair in widths.windows(2) {
+            let (fan_in, fan_out) = (pair[0], pair[1]);
+            let bound = 1.0 / (fan_in as f64).sqrt();
+            let mut draw = |n: usize| -> Vec<f32> {
+                (0..n)
+                    .map(|_| rng.random_range(-bound..bound) as f32)
+                    .collect()
+            };
+            let w = Tensor::from_vec(draw(fan_out * fan_in), (fan_out, fan_in), &Device::Cpu)?;
+            let b = Tensor::from_vec(draw(fan_out), fan_out, &Device::Cpu)?;
+            layers.push((Var::from_tensor(&w)?, Var::from_tensor(&b)?));
+        }
+        Ok(Classifier { layers, input_dim })
+    }
+
+    /// Rebuilds a classifier from saved `layers.{i}.weight` / `layers.{i}.bias` tensors.
+    pub(crate) fn from_tensors(layers: Vec<(Tensor, Tensor)>) -> Result<Self> {
+        let input_dim = layers.first().map(|(w, _)| w.dims()[1]).unwrap_or(0);
+        let layers = layers
+            .into_iter()
+            .map(|(w, b)| Ok((Var::from_tensor(&w)?, Var::from_tensor(&b)?)))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Classifier { layers, input_dim })
+    }
+
+    /// The trainable parameters, named as they are saved.
+    pub fn params(&self) -> Vec<Param> {
+        self.layers
+            .iter()
+            .enumerate()
+            .flat_map(|(i, (w, b))| {
+                [
+                    Param {
+                        name: format!("layers.{i}.weight"),
+                        var: w.clone(),
+                    },
+                    Param {
+                        name: format!("layers.{i}.bias"),
+                        var: b.clone(),
+                    },
+                ]
+            })
+            .collect()
+    }
+
+    /// Width of the feature layer (the last hidden layer).
+    pub fn feature_dim(&self) -> usize {
+        let n = self.layers.len();
+        match n {
+            1 => self.input_dim,
+            _ => self.layers[n - 2].0.dims()[0],
+        }
+    }
+
+    /// Features (the last hidden activations, `[B, F]`) and logits (`[B, classes]`) of images
+    /// `[B, ...]`.
+    pub fn forward(&self, x: &Tensor) -> Result<(Tensor, Tensor)> {
+        let b = x.dims()[0];
+        let mut h = x.reshape((b, self.input_dim))?.to_dtype(DType::F32)?;
+        let last = self.layers.len() - 1;
+        for (i, (w, bias)) in self.layers.iter().enumerate() {
+            let z = h
+                .matmul(&w.as_tensor().t()?)?
+                .broadcast_add(bias.as_tensor())?;
+            if i == last {
+                return Ok((h, z));
+            }
+            h = z.relu()?;
+        }
+        unreachable!("a classifier always has an output layer")
+    }
+
+    /// Features of `x` `[N, ...]`, `batch` rows at a time, as a flat `[N, F]` vector.
+    pub fn features(&self, x: &Tensor, batch: usize) -> Result<Vec<f32>> {
+        let n = x.dims()[0];
+        let mut out = Vec::with_capacity(n * self.feature_dim());
+        for start in (0..n).step_by(batch.max(1)) {
+            let rows = x.narrow(0, start, batch.min(n - start))?;
+            out.extend(self.forward(&rows)?.0.flatten_all()?.to_vec1::<f32>()?);
+        }
+        Ok(out)
+    }
+
+    /// The fraction of `x` `[N, ...]` whose arg-max logit is its label.
+    pub fn accuracy(&self, x: &Tensor, labels: &[u8]) -> Result<f64> {
+        let n = x.dims()[0];
+        let mut correct = 0usize;
+        for start in (0..n).step_by(1000) {
+            let len = 1000.min(n - start);
+            let predicted = self
+                .forward(&x.narrow(0, start, len)?)?
+                .1
+                .argmax(1)?
+                .to_vec1::<u32>()?;
+            correct += predicted
+                .iter()
+                .zip(&labels[start..start + len])
+                .filter(|(p, l)| **p == u32::from(**l))
+                .count();
+        }
+        Ok(correct as f64 / n.max(1) as f64)
+    }
+}

@@ -1,0 +1,43 @@
+//! Opening a finished (or interrupted) run folder: its resolved `config.toml` and the model of
+//! its newest checkpoint. `ebm-launch sample` and `ebm-launch eval` both start here.
+
+use crate::{checkpoint, Error, LoadedConfig, Result, TrainState};
+use candle_core::Device;
+use std::path::{Path, PathBuf};
+
+/// A run folder's config and its newest checkpoint, restored.
+pub struct TrainedRun {
+    pub loaded: LoadedConfig,
+    pub state: TrainState,
+    /// The checkpoint the state came from.
+    pub checkpoint: PathBuf,
+    pub config_path: PathBuf,
+}
+
+impl TrainedRun {
+    /// Opens `run_dir` on `device`; errors name the folder and what is missing.
+    pub fn open(run_dir: &Path, device: &Device) -> Result<Self> {
+        let bad_dir = |message: String| Error::RunDir {
+            path: run_dir.to_path_buf(),
+            message,
+        };
+        let config_path = run_dir.join("config.toml");
+        if !config_path.is_file() {
+            return Err(bad_dir(
+                "is not a run folder: config.toml is missing".into(),
+            ));
+        }
+        let (_, ckpt) = checkpoint::list(&run_dir.join("checkpoints"))?
+            .pop()
+            .ok_or_else(|| bad_dir("has no checkpoint in checkpoints/".into()))?;
+        let loaded = crate::load(&config_path, &[])?;
+        let mut state = TrainState::new(&loaded.config, device).map_err(|e| loaded.locate(e))?;
+        state.restore(&checkpoint::load(&ckpt, device)?, &ckpt)?;
+        Ok(TrainedRun {
+            loaded,
+            state,
+            checkpoint: ckpt,
+            config_path,
+        })
+    }
+}

@@ -1,0 +1,65 @@
+//! `ebm-launch eval RUN_DIR`: runs [`ebm_train::evaluate_run`] and prints the report's headline
+//! numbers.
+
+use crate::EvalArgs;
+use ebm_train::ais::AisConfig;
+use ebm_train::classifier::ClassifierConfig;
+use ebm_train::{evaluate_run, EvalRunOptions, Result};
+
+pub(crate) fn run(args: &EvalArgs) -> Result<()> {
+    let opts = EvalRunOptions {
+        n: args.n,
+        steps: args.steps,
+        seed: args.seed,
+        classifier: args.classifier.clone(),
+        classifier_config: ClassifierConfig {
+            epochs: args.classifier_epochs,
+            ..ClassifierConfig::default()
+        },
+        ais: AisConfig {
+            chains: args.ais_chains,
+            temperatures: args.ais_temperatures,
+            base_std: args.ais_base_std,
+            ..AisConfig::default()
+        },
+        out_dir: args.out.clone(),
+    };
+    let (report, path) = evaluate_run(&args.run_dir, &opts)?;
+    let s = &report.samples;
+    println!(
+        "evaluated {} (training step {}): {} samples × {} `{}` steps",
+        report.checkpoint.display(),
+        report.train_step,
+        s.n_samples,
+        s.steps,
+        report.sampler.kind
+    );
+    println!(
+        "  MMD² {:.5} (floor {:.5}, init noise {:.5}), energy distance {:.4}",
+        s.mmd2, s.mmd2_floor, s.mmd2_init, s.energy_distance
+    );
+    if let Some(l) = &report.likelihood {
+        println!(
+            "  AIS log Z {:.4} ± {:.4} (ESS {:.0} of {}), test log-likelihood {:.4} nats/point",
+            l.log_z, l.log_z_std_err, l.ess, l.chains, l.mean_log_likelihood
+        );
+    }
+    if let Some(i) = &report.images {
+        println!(
+            "  FID-like {:.3} (floor {:.3}, noise {:.3}), KID {:.5} ± {:.5} (floor {:.5}, noise {:.5}); n = {}, classifier test accuracy {:.3}",
+            i.fid, i.fid_floor, i.fid_noise, i.kid, i.kid_std, i.kid_floor, i.kid_noise, i.n,
+            i.classifier_test_accuracy
+        );
+        if let Some(o) = &i.ood_auroc {
+            println!(
+                "  OOD AUROC of −E: uniform noise {:.3}, vertical flip {:.3}, inverted {:.3}",
+                o.uniform_noise, o.vertical_flip, o.inverted
+            );
+        }
+    }
+    println!("  {}", path.display());
+    for f in &report.figures {
+        println!("  {}", f.display());
+    }
+    Ok(())
+}
