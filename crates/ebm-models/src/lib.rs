@@ -19,6 +19,7 @@ mod activation;
 pub mod analytic;
 mod config;
 mod conv;
+mod fused;
 mod init;
 mod layer;
 mod mlp;

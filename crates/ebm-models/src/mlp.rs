@@ -13,10 +13,12 @@
 //!   the gradient ∇ₓE of an implicit energy (samplers descend it). Such a network has no energy
 //!   values.
 
+use crate::fused::{FusedMlp, ScratchPool};
 use crate::{init, Activation};
 use candle_core::{DType, Device, Tensor, Var};
 use ebm_core::{Energy, Model, Param, Result, Rng};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 /// `[model] kind = "mlp"`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -103,11 +105,11 @@ impl MlpConfig {
 }
 
 #[derive(Clone)]
-struct Dense {
+pub(crate) struct Dense {
     /// `[out, in]`, as torch's Linear stores it.
-    w: Tensor,
+    pub(crate) w: Tensor,
     /// `[out]`
-    b: Tensor,
+    pub(crate) b: Tensor,
 }
 
 /// An MLP energy. Built by [`Mlp::new`] it owns trainable parameters; [`Model::detached`] gives a
@@ -122,6 +124,8 @@ pub struct Mlp {
     time_frequencies: Option<usize>,
     output: Output,
     params: Vec<Param>,
+    /// Buffers of the fused sampling path, shared by every detached view of this model.
+    pool: Arc<ScratchPool>,
 }
 
 impl Mlp {
@@ -180,6 +184,7 @@ impl Mlp {
             time_frequencies,
             output: config.output,
             params,
+            pool: Arc::default(),
         })
     }
 
@@ -200,6 +205,39 @@ impl Mlp {
             params: Vec::new(),
             ..self.clone()
         })
+    }
+
+    /// The layers, for an energy head without a time input (what the fused path covers).
+    pub(crate) fn fusable_layers(&self) -> Option<&[Dense]> {
+        (self.output == Output::Energy && self.time_frequencies.is_none())
+            .then_some(self.layers.as_slice())
+    }
+
+    pub(crate) fn input_dim(&self) -> usize {
+        self.input_dim
+    }
+
+    /// The activation and swish's β.
+    pub(crate) fn activation(&self) -> (Activation, f64) {
+        (self.activation, self.beta)
+    }
+
+    /// The op-based detached view: the differentiable explicit-ops path on weights that autograd
+    /// does not track (the fused view's fallback, and the reference its tests compare with).
+    pub fn detached_ops(&self) -> Mlp {
+        let layers = self
+            .layers
+            .iter()
+            .map(|l| Dense {
+                w: l.w.detach(),
+                b: l.b.detach(),
+            })
+            .collect();
+        Mlp {
+            layers,
+            params: Vec::new(),
+            ..self.clone()
+        }
     }
 
     /// E(x, t) with one time per row (`t: [B]`); a network without a time input ignores `t`.
@@ -319,20 +357,14 @@ impl Model for Mlp {
         self.params.clone()
     }
 
+    /// On CPU with f32 weights, an energy head and no time input: the fused path (`fused/`),
+    /// reading the same weight storage. Elsewhere the op-based view.
     fn detached(&self) -> Box<dyn Energy> {
-        let layers = self
-            .layers
-            .iter()
-            .map(|l| Dense {
-                w: l.w.detach(),
-                b: l.b.detach(),
-            })
-            .collect();
-        Box::new(Mlp {
-            layers,
-            params: Vec::new(),
-            ..self.clone()
-        })
+        let ops = self.detached_ops();
+        match FusedMlp::new(ops.clone(), self.pool.clone()) {
+            Some(fused) => Box::new(fused),
+            None => Box::new(ops),
+        }
     }
 
     fn input_shape(&self) -> Vec<usize> {

@@ -3,6 +3,7 @@
 //! With noise scale s = 1 this samples exp(−E) up to the O(η) discretisation bias; IGEBM-style
 //! image training uses a large η with a small s. η and s may be schedules over the chain step.
 
+use crate::raw_update;
 use candle_core::Tensor;
 use ebm_core::{
     rng, Chains, Energy, Error, PluginArgs, Result, Rng, Sampler, Schedule, ScheduleConfig,
@@ -95,14 +96,12 @@ impl Sampler for Langevin {
         let scale = self.params.noise_scale.value(ctx.step);
         let x = chains.x();
         let g = energy.grad(x)?;
-        let next = (x - (g * eta)?)?;
-        chains.set_x(noise_and_clamp(
-            next,
-            eta,
-            scale,
-            self.params.clamp,
-            ctx.rng,
-        )?);
+        let clamp = self.params.clamp;
+        let next = match raw_update::langevin_move(x, &g, eta, scale, clamp, ctx.rng)? {
+            Some(next) => next,
+            None => noise_and_clamp((x - (g * eta)?)?, eta, scale, clamp, ctx.rng)?,
+        };
+        chains.set_x(next);
         Ok(StepInfo::default())
     }
 }

@@ -22,6 +22,7 @@ mod mala;
 mod metropolis;
 mod nesterov;
 mod parallel_tempering;
+mod raw_update;
 
 pub use annealed_langevin::{AnnealedLangevin, AnnealedLangevinParams};
 pub use flow::{Flow, FlowMode, FlowParams};

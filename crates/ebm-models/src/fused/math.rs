@@ -1,0 +1,273 @@
+//! φ(z) and φ'(z) of every [`Activation`] in one pass over a buffer, for the fused MLP.
+//!
+//! libm's `expf`/`tanhf`/`logf` are scalar calls that stop the compiler from vectorising a loop;
+//! at 256 activations per chain and step they would cost more than the matmuls. So exp, log and
+//! tanh are written here as branch-free polynomial code (Cephes' single-precision coefficients,
+//! ≤ 2 ulp on the ranges used) that LLVM vectorises, and each pass is compiled three times — for
+//! AVX-512, AVX2+FMA and the baseline — and picked at run time, since the workspace builds for
+//! plain x86-64.
+
+use crate::Activation;
+
+const LOG2E: f32 = std::f32::consts::LOG2_E;
+/// 1.5·2²³: adding it rounds an |x| < 2²² to an integer, and the integer sits in the low
+/// mantissa bits (no `round()` call, which is libm on baseline x86-64).
+const ROUND_MAGIC: f32 = 12_582_912.0;
+
+/// eˣ, clamped to the normal range (e⁻⁸⁷ … e⁸⁸), which is all a sigmoid or ELU needs.
+#[inline(always)]
+pub(crate) fn exp(x: f32) -> f32 {
+    let x = x.clamp(-87.0, 88.0);
+    let shifted = x * LOG2E + ROUND_MAGIC;
+    let n = shifted - ROUND_MAGIC;
+    // ln 2 split in two so r = x − n·ln 2 keeps full precision (Cody–Waite).
+    let r = x - n * 0.693_359_4 - n * -2.121_944_4e-4;
+    let p = ((((1.987_569_1e-4 * r + 1.398_2e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2) * r
+        + 1.666_666_5e-1)
+        * r
+        + 0.5;
+    let y = p * (r * r) + r + 1.0;
+    // 2ⁿ from the integer in `shifted`'s mantissa: n + 127 into the exponent field.
+    let n_int = shifted.to_bits().wrapping_sub(ROUND_MAGIC.to_bits());
+    y * f32::from_bits(n_int.wrapping_add(127) << 23)
+}
+
+/// ln y for positive normal y.
+#[inline(always)]
+fn ln(y: f32) -> f32 {
+    let bits = y.to_bits();
+    let mut e = ((bits >> 23) & 0xff) as i32 as f32 - 126.0;
+    // Mantissa in [0.5, 1); shift to [√½, √2) so the polynomial sees |m − 1| ≤ 0.29.
+    let m = f32::from_bits((bits & 0x807f_ffff) | 0x3f00_0000);
+    let low = m < std::f32::consts::FRAC_1_SQRT_2;
+    e -= if low { 1.0 } else { 0.0 };
+    let x = if low { m + m - 1.0 } else { m - 1.0 };
+    let z = x * x;
+    let mut p = 7.037_683_6e-2f32;
+    for c in [
+        -1.151_461e-1,
+        1.167_699_9e-1,
+        -1.242_014_1e-1,
+        1.424_932_3e-1,
+        -1.666_805_8e-1,
+        2.000_071_4e-1,
+        -2.499_999_4e-1,
+        3.333_333e-1,
+    ] {
+        p = p * x + c;
+    }
+    let mut r = p * x * z;
+    r += e * -2.121_944_4e-4;
+    r -= 0.5 * z;
+    x + r + e * 0.693_359_4
+}
+
+#[inline(always)]
+fn sigmoid(z: f32) -> f32 {
+    1.0 / (1.0 + exp(-z))
+}
+
+/// tanh: a polynomial near 0 (where 1 − 2/(e²ᶻ + 1) would cancel), the exp form elsewhere.
+#[inline(always)]
+fn tanh(z: f32) -> f32 {
+    let a = z.abs();
+    let a2 = a * a;
+    let near = ((((-5.704_988_7e-3 * a2 + 2.063_909e-2) * a2 - 5.373_971_6e-2) * a2
+        + 1.333_144_2e-1)
+        * a2
+        - 3.333_328e-1)
+        * a2
+        * a
+        + a;
+    let far = 1.0 - 2.0 / (exp(2.0 * a) + 1.0);
+    let t = if a < 0.625 { near } else { far };
+    t.copysign(z)
+}
+
+/// z·σ(βz) and its derivative σ(βz)·(1 + βz·(1 − σ(βz))).
+#[inline(always)]
+fn swish(z: f32, beta: f32) -> (f32, f32) {
+    let bz = beta * z;
+    let s = sigmoid(bz);
+    (z * s, s * (1.0 + bz * (1.0 - s)))
+}
+
+#[inline(always)]
+fn elu(z: f32) -> (f32, f32) {
+    let e = exp(z);
+    if z > 0.0 {
+        (z, 1.0)
+    } else {
+        (e - 1.0, e)
+    }
+}
+
+/// relu(z) + ln(1 + e^{−|z|}) (no overflow for large |z|), and σ(z).
+#[inline(always)]
+fn softplus(z: f32) -> (f32, f32) {
+    let u = exp(-z.abs());
+    let value = z.max(0.0) + ln(1.0 + u);
+    // σ(z) from the same exponential: 1/(1+u) for z ≥ 0, u/(1+u) below.
+    let inv = 1.0 / (1.0 + u);
+    (value, if z >= 0.0 { inv } else { u * inv })
+}
+
+#[inline(always)]
+fn each(z: &mut [f32], d: &mut [f32], f: impl Fn(f32) -> (f32, f32)) {
+    for (zi, di) in z.iter_mut().zip(d.iter_mut()) {
+        let (v, dv) = f(*zi);
+        *zi = v;
+        *di = dv;
+    }
+}
+
+#[inline(always)]
+fn activate_body(act: Activation, beta: f32, z: &mut [f32], d: &mut [f32]) {
+    match act {
+        Activation::Silu => each(z, d, |v| swish(v, 1.0)),
+        Activation::Swish => each(z, d, |v| swish(v, beta)),
+        Activation::Elu => each(z, d, elu),
+        Activation::Tanh => each(z, d, |v| {
+            let t = tanh(v);
+            (t, 1.0 - t * t)
+        }),
+        Activation::Softplus => each(z, d, softplus),
+    }
+}
+
+#[inline(always)]
+fn mul_body(g: &mut [f32], d: &[f32]) {
+    for (gi, di) in g.iter_mut().zip(d) {
+        *gi *= di;
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod simd {
+    use super::*;
+
+    #[target_feature(enable = "avx512f")]
+    pub(super) fn activate_avx512(act: Activation, beta: f32, z: &mut [f32], d: &mut [f32]) {
+        activate_body(act, beta, z, d)
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) fn activate_avx2(act: Activation, beta: f32, z: &mut [f32], d: &mut [f32]) {
+        activate_body(act, beta, z, d)
+    }
+
+    #[target_feature(enable = "avx512f")]
+    pub(super) fn mul_avx512(g: &mut [f32], d: &[f32]) {
+        mul_body(g, d)
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) fn mul_avx2(g: &mut [f32], d: &[f32]) {
+        mul_body(g, d)
+    }
+}
+
+/// Which instruction set the passes run with (detected once; std caches the CPUID query).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Isa {
+    Avx512,
+    Avx2,
+    Baseline,
+}
+
+fn isa() -> Isa {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            return Isa::Avx512;
+        }
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
+            return Isa::Avx2;
+        }
+    }
+    Isa::Baseline
+}
+
+/// In place z ← φ(z), and d ← φ'(z) (d as long as z).
+pub(crate) fn activate(act: Activation, beta: f32, z: &mut [f32], d: &mut [f32]) {
+    debug_assert_eq!(z.len(), d.len());
+    match isa() {
+        // SAFETY: the CPU supports the features these functions were compiled for (checked).
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx512 => unsafe { simd::activate_avx512(act, beta, z, d) },
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 => unsafe { simd::activate_avx2(act, beta, z, d) },
+        _ => activate_body(act, beta, z, d),
+    }
+}
+
+/// g ← g ⊙ d.
+pub(crate) fn mul_in_place(g: &mut [f32], d: &[f32]) {
+    debug_assert_eq!(g.len(), d.len());
+    match isa() {
+        // SAFETY: as in `activate`.
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx512 => unsafe { simd::mul_avx512(g, d) },
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 => unsafe { simd::mul_avx2(g, d) },
+        _ => mul_body(g, d),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn close(a: f32, b: f64, rel: f64) -> bool {
+        (a as f64 - b).abs() <= rel * b.abs().max(1e-30) + 1e-37
+    }
+
+    #[test]
+    fn exp_ln_tanh_match_libm_to_a_few_ulp() {
+        let mut z = -87.0f32;
+        while z < 88.0 {
+            assert!(
+                close(exp(z), (z as f64).exp(), 4e-7),
+                "exp({z}) = {}",
+                exp(z)
+            );
+            assert!(close(tanh(z), (z as f64).tanh(), 4e-7), "tanh({z})");
+            let y = z.abs() + 1e-3;
+            assert!(
+                (ln(y) as f64 - (y as f64).ln()).abs() <= 3e-7 * (y as f64).ln().abs().max(1.0)
+            );
+            z += 0.013;
+        }
+        for z in [1e-8f32, -1e-8, 1e-4, 0.3, -0.62, 0.63] {
+            assert!(close(tanh(z), (z as f64).tanh(), 4e-7), "tanh({z})");
+        }
+    }
+
+    #[test]
+    fn every_dispatch_gives_the_same_values() {
+        let z: Vec<f32> = (0..203).map(|i| (i as f32 - 100.0) * 0.137).collect();
+        for act in [
+            Activation::Silu,
+            Activation::Swish,
+            Activation::Elu,
+            Activation::Tanh,
+            Activation::Softplus,
+        ] {
+            let (mut a, mut d) = (z.clone(), vec![0.0; z.len()]);
+            activate(act, 0.7, &mut a, &mut d);
+            let (mut a0, mut d0) = (z.clone(), vec![0.0; z.len()]);
+            activate_body(act, 0.7, &mut a0, &mut d0);
+            for i in 0..z.len() {
+                assert!(
+                    (a[i] - a0[i]).abs() <= 1e-6 * a0[i].abs().max(1.0),
+                    "{act:?}"
+                );
+                assert!(
+                    (d[i] - d0[i]).abs() <= 1e-6 * d0[i].abs().max(1.0),
+                    "{act:?}"
+                );
+            }
+        }
+    }
+}
