@@ -17,13 +17,21 @@
 //! ]
 //! ```
 //!
-//! ∇ₓE uses the autograd default of [`Energy`] for now (candle's conv backward goes through
-//! `conv_transpose2d`, which is slow on CPU; a fused path is a later issue).
+//! Two ways to compute E and ∇ₓE:
+//! - the trainable model ([`ConvNet::new`]) uses candle's ops and the autograd default of
+//!   [`Energy`], so losses can differentiate its energies with respect to the weights;
+//! - its sampling view ([`Model::detached`]) on the CPU uses an explicit forward and backward in
+//!   im2col + GEMM form (`conv_fused`): candle's CPU conv backward goes through
+//!   `conv_transpose2d`, which made ∇ₓE of the benchmark network 6–40× slower than PyTorch's.
+//!   With spectral norm it reads W/σ at the current estimate (no power iteration), as the
+//!   autograd view does. Other devices and dtypes fall back to candle's ops and autograd;
+//!   [`ConvNet::detached_autograd`] forces that path (tests and benches compare the two).
 
+use crate::conv_fused::{ConvSpec, FusedConvNet, Real};
 use crate::layer::{self, Act, Builder, Layer, Pool};
 use crate::Activation;
 use candle_core::{DType, Device, Tensor};
-use ebm_core::{Energy, Error, Model, Param, Result, Rng};
+use ebm_core::{autograd_energy_and_grad, Energy, Error, Model, Param, Result, Rng};
 use serde::{Deserialize, Serialize};
 
 /// One entry of `model.layers`.
@@ -130,6 +138,8 @@ pub struct ConvNet {
     params: Vec<Param>,
     /// Whether forwards run a power iteration (the trainable model, not a detached view).
     training: bool,
+    /// Whether E and ∇ₓE take the fused CPU path (a sampling view).
+    fused: bool,
 }
 
 impl ConvNet {
@@ -198,7 +208,71 @@ impl ConvNet {
             input_shape: [c, input_shape[1], input_shape[2]],
             params: b.params,
             training: true,
+            fused: false,
         })
+    }
+
+    /// A detached view like [`Model::detached`] that keeps candle's ops and autograd instead of
+    /// the fused path: the reference the fused path is tested and benchmarked against.
+    pub fn detached_autograd(&self) -> ConvNet {
+        ConvNet {
+            convs: self.convs.iter().map(Layer::detached).collect(),
+            head: self.head.detached(),
+            params: Vec::new(),
+            training: false,
+            fused: false,
+            ..self.clone()
+        }
+    }
+
+    /// E (and ∇ₓE if `want_grad`) by the fused path, or `None` where it does not apply (the
+    /// trainable model, a non-CPU device, a dtype other than the weights' f32/f64).
+    fn fused(&self, x: &Tensor, want_grad: bool) -> Result<Option<(Tensor, Option<Tensor>)>> {
+        if !self.fused || !x.device().is_cpu() || x.dtype() != self.head.dtype() {
+            return Ok(None);
+        }
+        Ok(match x.dtype() {
+            DType::F32 => Some(self.fused_as::<f32>(x, want_grad)?),
+            DType::F64 => Some(self.fused_as::<f64>(x, want_grad)?),
+            _ => None,
+        })
+    }
+
+    fn fused_as<T: Real>(&self, x: &Tensor, want_grad: bool) -> Result<(Tensor, Option<Tensor>)> {
+        let images = layer::as_images(x, self.input_shape)?;
+        let weights = self
+            .convs
+            .iter()
+            .map(|l| l.weight(false))
+            .collect::<Result<Vec<_>>>()?;
+        let mut specs = Vec::with_capacity(self.convs.len());
+        for (l, w) in self.convs.iter().zip(&weights) {
+            let Some((stride, padding)) = l.conv_geometry() else {
+                return Err(Error::Msg(format!("layer {} is not a conv", l.name())));
+            };
+            specs.push(ConvSpec {
+                weight: w,
+                bias: l.bias(),
+                stride,
+                padding,
+            });
+        }
+        let head = (&self.head.weight(false)?, self.head.bias());
+        let net = FusedConvNet::<T>::new(
+            self.input_shape,
+            &specs,
+            head,
+            (self.act.activation, self.act.beta),
+            self.pool,
+        )?;
+        let values = images.flatten_all()?.to_vec1::<T>()?;
+        let (e, g) = net.run(&values, want_grad)?;
+        let device = x.device();
+        let e = Tensor::from_vec(e, images.dims()[0], device)?;
+        let g = g
+            .map(|g| Tensor::from_vec(g, x.dims(), device))
+            .transpose()?;
+        Ok((e, g))
     }
 
     fn layers(&self) -> Vec<&Layer> {
@@ -231,12 +305,22 @@ impl ConvNet {
 impl Energy for ConvNet {
     /// E(x) for `x: [B, C, H, W]` (or flat rows `[B, C·H·W]`).
     fn energy(&self, x: &Tensor) -> Result<Tensor> {
+        if let Some((e, _)) = self.fused(x, false)? {
+            return Ok(e);
+        }
         let mut h = layer::as_images(x, self.input_shape)?;
         for conv in &self.convs {
             h = self.act.apply(&conv.forward(&h, self.training)?)?;
         }
         let pooled = self.pool.apply(&h)?;
         Ok(self.head.forward(&pooled, self.training)?.squeeze(1)?)
+    }
+
+    fn energy_and_grad(&self, x: &Tensor) -> Result<(Tensor, Tensor)> {
+        match self.fused(x, true)? {
+            Some((e, Some(g))) => Ok((e, g)),
+            _ => autograd_energy_and_grad(self, x),
+        }
     }
 }
 
@@ -259,6 +343,7 @@ impl Model for ConvNet {
             head: self.head.detached(),
             params: Vec::new(),
             training: false,
+            fused: true,
             ..self.clone()
         })
     }

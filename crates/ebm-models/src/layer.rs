@@ -128,6 +128,23 @@ impl Layer {
         })
     }
 
+    /// `[out]`
+    pub fn bias(&self) -> &Tensor {
+        &self.b
+    }
+
+    /// (stride, padding) of a conv layer, `None` for a linear one.
+    pub fn conv_geometry(&self) -> Option<(usize, usize)> {
+        match self.kind {
+            Kind::Conv { stride, padding } => Some((stride, padding)),
+            Kind::Linear => None,
+        }
+    }
+
+    pub fn dtype(&self) -> DType {
+        self.w.dtype()
+    }
+
     /// The same weights, untracked by autograd; the spectral-norm state stays shared.
     pub fn detached(&self) -> Layer {
         Layer {
