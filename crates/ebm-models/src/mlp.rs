@@ -12,6 +12,10 @@
 //! - `output = "field"` swaps the scalar head for a vector one, g(x) with the shape of x, read as
 //!   the gradient ∇ₓE of an implicit energy (samplers descend it). Such a network has no energy
 //!   values.
+//!
+//! The sampling view (`Model::detached()`) of an energy head without time input on CPU f32 is
+//! the fused path of `fused/` instead: the same arithmetic on raw buffers, several times faster,
+//! but not differentiable with respect to the weights (sampling never needs that).
 
 use crate::fused::{FusedMlp, ScratchPool};
 use crate::{init, Activation};

@@ -4,7 +4,7 @@
 //! (which also takes the parallel path).
 
 use candle_core::{DType, Device, Tensor};
-use ebm_core::{autograd_energy_and_grad, rng, Energy, Model};
+use ebm_core::{autograd_energy_and_grad, rng, Model};
 use ebm_models::{Activation, Mlp, MlpConfig};
 
 const ACTIVATIONS: [Activation; 5] = [
@@ -53,11 +53,13 @@ fn assert_close(what: &str, got: &Tensor, want: &Tensor, rel: f32) {
 
 #[test]
 fn fused_energy_and_grad_match_autograd_for_every_activation_width_and_batch() {
-    let shapes: [(&[usize], usize); 4] = [
+    // Input widths ≤ 8 take the thin first layer, wider ones the GEMM.
+    let shapes: [(&[usize], usize); 5] = [
         (&[128, 128], 2),
         (&[7], 3),
         (&[33, 17, 5], 5),
         (&[64, 48], 1),
+        (&[40, 24], 11),
     ];
     for act in ACTIVATIONS {
         for (k, (hidden, dim)) in shapes.iter().enumerate() {

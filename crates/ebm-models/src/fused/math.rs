@@ -3,10 +3,9 @@
 //! libm's `expf`/`tanhf`/`logf` are scalar calls that stop the compiler from vectorising a loop;
 //! at 256 activations per chain and step they would cost more than the matmuls. So exp, log and
 //! tanh are written here as branch-free polynomial code (Cephes' single-precision coefficients,
-//! ≤ 2 ulp on the ranges used) that LLVM vectorises, and each pass is compiled three times — for
-//! AVX-512, AVX2+FMA and the baseline — and picked at run time, since the workspace builds for
-//! plain x86-64.
+//! ≤ 2 ulp on the ranges used) that LLVM vectorises, per instruction set (`simd.rs`).
 
+use super::simd::multiversion;
 use crate::Activation;
 
 const LOG2E: f32 = std::f32::consts::LOG2_E;
@@ -121,97 +120,28 @@ fn each(z: &mut [f32], d: &mut [f32], f: impl Fn(f32) -> (f32, f32)) {
     }
 }
 
-#[inline(always)]
-fn activate_body(act: Activation, beta: f32, z: &mut [f32], d: &mut [f32]) {
-    match act {
-        Activation::Silu => each(z, d, |v| swish(v, 1.0)),
-        Activation::Swish => each(z, d, |v| swish(v, beta)),
-        Activation::Elu => each(z, d, elu),
-        Activation::Tanh => each(z, d, |v| {
-            let t = tanh(v);
-            (t, 1.0 - t * t)
-        }),
-        Activation::Softplus => each(z, d, softplus),
-    }
-}
-
-#[inline(always)]
-fn mul_body(g: &mut [f32], d: &[f32]) {
-    for (gi, di) in g.iter_mut().zip(d) {
-        *gi *= di;
-    }
-}
-
-#[cfg(target_arch = "x86_64")]
-mod simd {
-    use super::*;
-
-    #[target_feature(enable = "avx512f")]
-    pub(super) fn activate_avx512(act: Activation, beta: f32, z: &mut [f32], d: &mut [f32]) {
-        activate_body(act, beta, z, d)
-    }
-
-    #[target_feature(enable = "avx2,fma")]
-    pub(super) fn activate_avx2(act: Activation, beta: f32, z: &mut [f32], d: &mut [f32]) {
-        activate_body(act, beta, z, d)
-    }
-
-    #[target_feature(enable = "avx512f")]
-    pub(super) fn mul_avx512(g: &mut [f32], d: &[f32]) {
-        mul_body(g, d)
-    }
-
-    #[target_feature(enable = "avx2,fma")]
-    pub(super) fn mul_avx2(g: &mut [f32], d: &[f32]) {
-        mul_body(g, d)
-    }
-}
-
-/// Which instruction set the passes run with (detected once; std caches the CPUID query).
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Isa {
-    Avx512,
-    Avx2,
-    Baseline,
-}
-
-fn isa() -> Isa {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            return Isa::Avx512;
-        }
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-        {
-            return Isa::Avx2;
+multiversion! {
+    /// In place z ← φ(z), and d ← φ'(z) (d as long as z).
+    pub(crate) fn activate(act: Activation, beta: f32, z: &mut [f32], d: &mut [f32]) {
+        match act {
+            Activation::Silu => each(z, d, |v| swish(v, 1.0)),
+            Activation::Swish => each(z, d, |v| swish(v, beta)),
+            Activation::Elu => each(z, d, elu),
+            Activation::Tanh => each(z, d, |v| {
+                let t = tanh(v);
+                (t, 1.0 - t * t)
+            }),
+            Activation::Softplus => each(z, d, softplus),
         }
     }
-    Isa::Baseline
 }
 
-/// In place z ← φ(z), and d ← φ'(z) (d as long as z).
-pub(crate) fn activate(act: Activation, beta: f32, z: &mut [f32], d: &mut [f32]) {
-    debug_assert_eq!(z.len(), d.len());
-    match isa() {
-        // SAFETY: the CPU supports the features these functions were compiled for (checked).
-        #[cfg(target_arch = "x86_64")]
-        Isa::Avx512 => unsafe { simd::activate_avx512(act, beta, z, d) },
-        #[cfg(target_arch = "x86_64")]
-        Isa::Avx2 => unsafe { simd::activate_avx2(act, beta, z, d) },
-        _ => activate_body(act, beta, z, d),
-    }
-}
-
-/// g ← g ⊙ d.
-pub(crate) fn mul_in_place(g: &mut [f32], d: &[f32]) {
-    debug_assert_eq!(g.len(), d.len());
-    match isa() {
-        // SAFETY: as in `activate`.
-        #[cfg(target_arch = "x86_64")]
-        Isa::Avx512 => unsafe { simd::mul_avx512(g, d) },
-        #[cfg(target_arch = "x86_64")]
-        Isa::Avx2 => unsafe { simd::mul_avx2(g, d) },
-        _ => mul_body(g, d),
+multiversion! {
+    /// g ← g ⊙ d.
+    pub(crate) fn mul_in_place(g: &mut [f32], d: &[f32]) {
+        for (gi, di) in g.iter_mut().zip(d) {
+            *gi *= di;
+        }
     }
 }
 
@@ -245,7 +175,7 @@ mod tests {
     }
 
     #[test]
-    fn every_dispatch_gives_the_same_values() {
+    fn vector_lanes_and_scalar_tails_give_the_same_values() {
         let z: Vec<f32> = (0..203).map(|i| (i as f32 - 100.0) * 0.137).collect();
         for act in [
             Activation::Silu,
@@ -256,8 +186,11 @@ mod tests {
         ] {
             let (mut a, mut d) = (z.clone(), vec![0.0; z.len()]);
             activate(act, 0.7, &mut a, &mut d);
+            // One element at a time: the scalar code, whatever `activate` dispatched to.
             let (mut a0, mut d0) = (z.clone(), vec![0.0; z.len()]);
-            activate_body(act, 0.7, &mut a0, &mut d0);
+            for i in 0..z.len() {
+                activate(act, 0.7, &mut a0[i..=i], &mut d0[i..=i]);
+            }
             for i in 0..z.len() {
                 assert!(
                     (a[i] - a0[i]).abs() <= 1e-6 * a0[i].abs().max(1.0),

@@ -20,6 +20,8 @@
 mod math;
 mod matmul;
 mod scratch;
+mod simd;
+mod thin;
 
 use crate::{Activation, Mlp};
 use candle_core::{DType, Device, Storage, Tensor};
@@ -127,6 +129,14 @@ impl FusedMlp {
                 b: &b.as_slice::<f32>()?[b0..b1],
             });
         }
+        // W₀ᵀ for the thin input layer: `[inp, out]`, a few hundred floats copied per call.
+        let first = refs[0].w;
+        let thin_wt: Option<Vec<f32>> = (first.inp <= thin::THIN_MAX).then(|| {
+            (0..first.inp)
+                .flat_map(|k| (0..first.out).map(move |j| first.data[j * first.inp + k]))
+                .collect()
+        });
+        let thin_wt = thin_wt.as_deref();
         let out = with_cpu_f32(x, |xs| {
             let mut energy = vec![0f32; batch];
             let mut grad = if want_grad {
@@ -134,7 +144,13 @@ impl FusedMlp {
             } else {
                 Vec::new()
             };
-            self.batch(&refs, xs, &mut energy, want_grad.then_some(&mut grad[..]));
+            self.batch(
+                &refs,
+                thin_wt,
+                xs,
+                &mut energy,
+                want_grad.then_some(&mut grad[..]),
+            );
             let e = Tensor::from_vec(energy, batch, &Device::Cpu)?;
             let g = match want_grad {
                 true => Some(Tensor::from_vec(grad, x.shape(), &Device::Cpu)?),
@@ -146,7 +162,14 @@ impl FusedMlp {
     }
 
     /// The whole batch, tile by tile: in parallel when it is large.
-    fn batch(&self, layers: &[LayerRef], x: &[f32], energy: &mut [f32], grad: Option<&mut [f32]>) {
+    fn batch(
+        &self,
+        layers: &[LayerRef],
+        thin_wt: Option<&[f32]>,
+        x: &[f32],
+        energy: &mut [f32],
+        grad: Option<&mut [f32]>,
+    ) {
         let d = self.widths[0];
         let threads = rayon::current_num_threads();
         if energy.len() < PARALLEL_MIN_ROWS || threads < 2 {
@@ -160,7 +183,7 @@ impl FusedMlp {
                 .zip(energy.chunks_mut(TILE))
                 .zip(grad_tiles)
             {
-                self.tile(&mut s, layers, xt, et, gt);
+                self.tile(&mut s, layers, thin_wt, xt, et, gt);
             }
             return;
         }
@@ -168,11 +191,11 @@ impl FusedMlp {
         match grad {
             Some(g) => tiles.zip(g.par_chunks_mut(TILE * d)).for_each_init(
                 || self.pool.lease(),
-                |s, ((xt, et), gt)| self.tile(s, layers, xt, et, Some(gt)),
+                |s, ((xt, et), gt)| self.tile(s, layers, thin_wt, xt, et, Some(gt)),
             ),
             None => tiles.for_each_init(
                 || self.pool.lease(),
-                |s, (xt, et)| self.tile(s, layers, xt, et, None),
+                |s, (xt, et)| self.tile(s, layers, thin_wt, xt, et, None),
             ),
         }
     }
@@ -182,6 +205,7 @@ impl FusedMlp {
         &self,
         s: &mut Scratch,
         layers: &[LayerRef],
+        thin_wt: Option<&[f32]>,
         x: &[f32],
         energy: &mut [f32],
         grad: Option<&mut [f32]>,
@@ -199,10 +223,15 @@ impl FusedMlp {
             } else {
                 &done[l - 1][..rows * w[l]]
             };
-            for row in a.chunks_mut(w[l + 1]) {
-                row.copy_from_slice(layers[l].b);
+            match thin_wt {
+                Some(wt) if l == 0 => thin::forward(input, wt, layers[0].b, a),
+                _ => {
+                    for row in a.chunks_mut(w[l + 1]) {
+                        row.copy_from_slice(layers[l].b);
+                    }
+                    matmul(rows, input, layers[l].w, Weight::Transposed, a, true);
+                }
             }
-            matmul(rows, input, layers[l].w, Weight::Transposed, a, true);
             math::activate(
                 self.activation,
                 self.beta,
@@ -214,10 +243,7 @@ impl FusedMlp {
         let top = w[hidden];
         let (w_out, b_out) = (layers[hidden].w.data, layers[hidden].b[0]);
         let (h, dz) = (&s.acts[hidden - 1], &s.derivs[hidden - 1]);
-        for (r, e) in energy.iter_mut().enumerate() {
-            let hr = &h[r * top..(r + 1) * top];
-            *e = b_out + hr.iter().zip(w_out).map(|(a, b)| a * b).sum::<f32>();
-        }
+        thin::head(&h[..rows * top], w_out, b_out, energy);
         let Some(grad) = grad else {
             return;
         };
@@ -241,7 +267,10 @@ impl FusedMlp {
             math::mul_in_place(dst, &s.derivs[l - 1][..rows * w[l]]);
         }
         let last = &s.grads[(hidden - 1) % 2][..rows * w[1]];
-        matmul(rows, last, layers[0].w, Weight::AsIs, grad, false);
+        match thin_wt {
+            Some(wt) => thin::backward(last, wt, w[0], grad),
+            None => matmul(rows, last, layers[0].w, Weight::AsIs, grad, false),
+        }
     }
 }
 
