@@ -359,10 +359,7 @@ impl Trainer {
         let s = self.state.step;
         image_plots::grid(
             &self.dir.plots().join(format!("samples_step_{s:07}.png")),
-            &format!(
-                "step {s}: samples after {} steps from noise",
-                config.eval.steps
-            ),
+            &format!("step {s}: samples, {} steps", config.eval.steps),
             &samples,
             &config.data.sample_shape(),
         )

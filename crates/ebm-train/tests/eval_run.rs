@@ -1,5 +1,5 @@
 //! `evaluate_run`: a trained 2-D run gets AIS log Z and a test log-likelihood beside its sample
-//! distances; an image run gets FID-like/KID with floors and noise ceilings, OOD AUROCs and
+//! distances; an image run (an MLP on the flattened images) gets FID-like/KID with floors and noise ceilings, OOD AUROCs and
 //! figures, with the classifier trained once, cached and then reused; a folder that is not a
 //! run is an error naming it.
 
@@ -44,8 +44,8 @@ seed = 3
 kind = "cifar10"
 dir = "DATA"
 [model]
-kind = "conv"
-layers = [{ channels = 4, kernel = 3, stride = 2, padding = 1 }]
+kind = "mlp"
+hidden = [8]
 [sampler]
 kind = "langevin"
 step_size = 1.0

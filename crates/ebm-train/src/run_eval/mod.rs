@@ -100,7 +100,8 @@ pub fn evaluate_run(run_dir: &Path, opts: &EvalRunOptions) -> Result<(EvalRunRep
     let distances = compare_with_data(&samples, chains.as_ref(), &config, acceptance)?;
 
     let mut figures = Vec::new();
-    let image = image_plots::is_image(&shape) && config.data.is_image();
+    // An MLP energy sees images flattened: ask the data, not the model, whether these are images.
+    let image = config.data.is_image() && image_plots::is_image(&config.data.sample_shape());
     let images = match image {
         true => Some(images::evaluate(
             energy.as_ref(),
