@@ -3,9 +3,10 @@
 //! - [`Mlp`]: the trainable MLP energy (`[model] kind = "mlp"`), with ∇ₓE by explicit ops;
 //!   its sampling view on CPU is a fused GEMM path with no candle ops (`fused/`).
 //! - [`ConvNet`] (`kind = "conv"`) and [`ResNet`] (`kind = "resnet"`): image energies on
-//!   `[B, C, H, W]`, ∇ₓE by autograd (the conv energy's sampling view: an explicit im2col + GEMM
-//!   forward and backward on the CPU), optional spectral normalisation ([`spectral_norm`]) whose
-//!   power-iteration vectors are checkpoint state (`buffers` / `load_buffers`).
+//!   `[B, C, H, W]`, ∇ₓE by autograd (their sampling views: an explicit im2col + GEMM forward
+//!   and backward on the CPU, `conv_fused/`), optional spectral normalisation
+//!   ([`spectral_norm`]) whose power-iteration vectors are checkpoint state (`buffers` /
+//!   `load_buffers`).
 //! - [`analytic`]: Gaussian (full covariance), double well, Gaussian mixture, Rosenbrock and
 //!   harmonic energies with closed-form gradients.
 //!

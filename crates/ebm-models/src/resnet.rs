@@ -10,6 +10,10 @@
 //! No normalisation layer that depends on the batch (an energy must score each sample on its
 //! own); `spectral_norm = true` normalises every conv and the head instead.
 //!
+//! As for the conv energy, the trainable model uses candle's ops and autograd, and its sampling
+//! view ([`Model::detached`]) on the CPU computes E and ∇ₓE by an explicit im2col + GEMM forward
+//! and backward (`conv_fused::resnet`); [`ResNet::detached_autograd`] keeps candle's path.
+//!
 //! ```toml
 //! [model]
 //! kind = "resnet"
@@ -20,10 +24,11 @@
 //! spectral_norm = true
 //! ```
 
+use crate::conv_fused::{ConvSpec, FusedResNet, Real, ResBlockSpec};
 use crate::layer::{self, Act, Builder, Layer, Pool};
 use crate::Activation;
 use candle_core::{DType, Device, Tensor};
-use ebm_core::{Energy, Error, Model, Param, Result, Rng};
+use ebm_core::{autograd_energy_and_grad, Energy, Error, Model, Param, Result, Rng};
 use serde::{Deserialize, Serialize};
 
 /// `[model] kind = "resnet"`.
@@ -134,6 +139,8 @@ pub struct ResNet {
     input_shape: [usize; 3],
     params: Vec<Param>,
     training: bool,
+    /// Whether E and ∇ₓE take the fused CPU path (a sampling view).
+    fused: bool,
 }
 
 impl ResNet {
@@ -208,7 +215,101 @@ impl ResNet {
             input_shape: [c, h, w],
             params: b.params,
             training: true,
+            fused: false,
         })
+    }
+
+    /// A detached view like [`Model::detached`] that keeps candle's ops and autograd: the
+    /// reference the fused path is tested against.
+    pub fn detached_autograd(&self) -> ResNet {
+        ResNet {
+            fused: false,
+            ..self.detached_view()
+        }
+    }
+
+    fn detached_view(&self) -> ResNet {
+        ResNet {
+            stem: self.stem.detached(),
+            stages: self
+                .stages
+                .iter()
+                .map(|blocks| blocks.iter().map(Block::detached).collect())
+                .collect(),
+            head: self.head.detached(),
+            params: Vec::new(),
+            training: false,
+            fused: true,
+            ..self.clone()
+        }
+    }
+
+    /// E (and ∇ₓE if `want_grad`) by the fused path, or `None` where it does not apply.
+    fn fused(&self, x: &Tensor, want_grad: bool) -> Result<Option<(Tensor, Option<Tensor>)>> {
+        if !self.fused || !x.device().is_cpu() || x.dtype() != self.head.dtype() {
+            return Ok(None);
+        }
+        Ok(match x.dtype() {
+            DType::F32 => Some(self.fused_as::<f32>(x, want_grad)?),
+            DType::F64 => Some(self.fused_as::<f64>(x, want_grad)?),
+            _ => None,
+        })
+    }
+
+    fn fused_as<T: Real>(&self, x: &Tensor, want_grad: bool) -> Result<(Tensor, Option<Tensor>)> {
+        let images = layer::as_images(x, self.input_shape)?;
+        // Effective weights (W/σ at the current estimate) of every conv, in layer order.
+        let layers: Vec<&Layer> = self.layers();
+        let weights = layers
+            .iter()
+            .map(|l| l.weight(false))
+            .collect::<Result<Vec<_>>>()?;
+        let spec = |i: usize| -> Result<ConvSpec<'_>> {
+            let l = layers[i];
+            let Some((stride, padding)) = l.conv_geometry() else {
+                return Err(Error::Msg(format!("layer {} is not a conv", l.name())));
+            };
+            Ok(ConvSpec {
+                weight: &weights[i],
+                bias: l.bias(),
+                stride,
+                padding,
+            })
+        };
+        // `layers()` order: stem, then each block's conv1, conv2, [skip], then the head.
+        let stem = spec(0)?;
+        let mut i = 1;
+        let mut stages = Vec::with_capacity(self.stages.len());
+        for blocks in &self.stages {
+            let mut specs = Vec::with_capacity(blocks.len());
+            for block in blocks {
+                let (conv1, conv2) = (spec(i)?, spec(i + 1)?);
+                let skip = match block.skip {
+                    Some(_) => Some(spec(i + 2)?),
+                    None => None,
+                };
+                i += 2 + usize::from(skip.is_some());
+                specs.push(ResBlockSpec { conv1, conv2, skip });
+            }
+            stages.push(specs);
+        }
+        let head = (&weights[i], self.head.bias());
+        let net = FusedResNet::<T>::new(
+            self.input_shape,
+            &stem,
+            &stages,
+            head,
+            (self.act.activation, self.act.beta),
+            self.pool,
+        )?;
+        let values = images.flatten_all()?.to_vec1::<T>()?;
+        let (e, g) = net.run(&values, want_grad)?;
+        let device = x.device();
+        let e = Tensor::from_vec(e, images.dims()[0], device)?;
+        let g = g
+            .map(|g| Tensor::from_vec(g, x.dims(), device))
+            .transpose()?;
+        Ok((e, g))
     }
 
     fn layers(&self) -> Vec<&Layer> {
@@ -244,6 +345,9 @@ impl ResNet {
 impl Energy for ResNet {
     /// E(x) for `x: [B, C, H, W]` (or flat rows `[B, C·H·W]`).
     fn energy(&self, x: &Tensor) -> Result<Tensor> {
+        if let Some((e, _)) = self.fused(x, false)? {
+            return Ok(e);
+        }
         let train = self.training;
         let mut h = self
             .stem
@@ -266,6 +370,13 @@ impl Energy for ResNet {
         let pooled = self.pool.apply(&h)?;
         Ok(self.head.forward(&pooled, train)?.squeeze(1)?)
     }
+
+    fn energy_and_grad(&self, x: &Tensor) -> Result<(Tensor, Tensor)> {
+        match self.fused(x, true)? {
+            Some((e, Some(g))) => Ok((e, g)),
+            _ => autograd_energy_and_grad(self, x),
+        }
+    }
 }
 
 impl Model for ResNet {
@@ -282,18 +393,7 @@ impl Model for ResNet {
     }
 
     fn detached(&self) -> Box<dyn Energy> {
-        Box::new(ResNet {
-            stem: self.stem.detached(),
-            stages: self
-                .stages
-                .iter()
-                .map(|blocks| blocks.iter().map(Block::detached).collect())
-                .collect(),
-            head: self.head.detached(),
-            params: Vec::new(),
-            training: false,
-            ..self.clone()
-        })
+        Box::new(self.detached_view())
     }
 
     fn input_shape(&self) -> Vec<usize> {

@@ -9,9 +9,12 @@
 //! The batch is cut into groups of a few images; a group runs forward and backward on one thread
 //! (rayon over groups), so its feature maps stay in cache. Inside a group the maps are stored
 //! `[C, G, H, W]`, which is what one GEMM with N = G·H·W columns produces.
+//!
+//! The plain conv stack is here; the ResNet's blocks and pooling are in [`resnet`].
 
 mod gemm;
 mod im2col;
+mod resnet;
 mod scalar;
 
 use crate::{Activation, Pool};
@@ -20,6 +23,7 @@ use ebm_core::{Error, Result};
 use gemm::{matmul, Mat};
 use im2col::{col2im, im2col, ConvShape, Strides};
 use rayon::prelude::*;
+pub(crate) use resnet::{FusedResNet, ResBlockSpec};
 use scalar::Act;
 pub(crate) use scalar::Real;
 
@@ -38,12 +42,176 @@ pub(crate) struct ConvSpec<'a> {
     pub padding: usize,
 }
 
-struct ConvLayer<T> {
-    shape: ConvShape,
-    cout: usize,
+pub(super) struct ConvLayer<T> {
+    pub shape: ConvShape,
+    pub cout: usize,
     /// `[C_out, C_in·k·k]`, row-major.
-    w: Vec<T>,
-    b: Vec<T>,
+    pub w: Vec<T>,
+    pub b: Vec<T>,
+}
+
+impl<T: Real> ConvLayer<T> {
+    /// Layer `i` (for errors) on a `cin`×h×w input.
+    pub fn new(spec: &ConvSpec<'_>, cin: usize, (h, w): (usize, usize), i: usize) -> Result<Self> {
+        let &[cout, wc, k, k2] = spec.weight.dims() else {
+            return Err(Error::Msg(format!(
+                "conv layer {i}: weight is not [out, in, k, k]"
+            )));
+        };
+        let shape = ConvShape::new(cin, (h, w), k, spec.stride, spec.padding)
+            .filter(|_| wc == cin && k == k2 && spec.stride > 0)
+            .ok_or_else(|| {
+                Error::Msg(format!(
+                    "conv layer {i}: weight {:?} does not fit a {cin}×{h}×{w} input",
+                    spec.weight.dims()
+                ))
+            })?;
+        Ok(ConvLayer {
+            shape,
+            cout,
+            w: values(spec.weight)?,
+            b: values(spec.bias)?,
+        })
+    }
+
+    /// W · im2col(src) for `images` images laid out as `st`: `[C_out, images·H_out·W_out]`,
+    /// without the bias (the caller adds it in its next pass over the result).
+    pub fn forward(
+        &self,
+        src: &[T],
+        st: Strides,
+        images: usize,
+        cols: &mut Vec<T>,
+        threads: usize,
+    ) -> Result<Vec<T>> {
+        let sh = &self.shape;
+        let n = images * sh.out_pixels();
+        cols.resize(sh.rows() * n, T::ZERO);
+        im2col(sh, images, src, st, cols);
+        let mut z = vec![T::ZERO; self.cout * n];
+        let w = Mat::rows(&self.w, self.cout, sh.rows());
+        matmul(&mut z, w, Mat::rows(cols, sh.rows(), n), false, threads)?;
+        Ok(z)
+    }
+
+    /// ∂E/∂input = col2im(Wᵀ · g) for g = ∂E/∂z `[C_out, images·H_out·W_out]`, written (not
+    /// added) into `dst` laid out as `st`.
+    pub fn backward(
+        &self,
+        g: &[T],
+        images: usize,
+        cols: &mut Vec<T>,
+        dst: &mut [T],
+        st: Strides,
+        threads: usize,
+    ) -> Result<()> {
+        let sh = &self.shape;
+        let n = images * sh.out_pixels();
+        cols.resize(sh.rows() * n, T::ZERO);
+        let wt = Mat::rows(&self.w, self.cout, sh.rows()).t();
+        matmul(cols, wt, Mat::rows(g, self.cout, n), false, threads)?;
+        col2im(sh, images, cols, dst, st);
+        Ok(())
+    }
+}
+
+/// `[C, G, H, W]` maps of a group of `images`: the layout the GEMMs produce.
+pub(super) fn internal_strides(images: usize, (h, w): (usize, usize)) -> Strides {
+    Strides {
+        channel: images * h * w,
+        image: h * w,
+    }
+}
+
+/// `[B, C, H, W]` input images.
+pub(super) fn input_strides([c, h, w]: [usize; 3]) -> Strides {
+    Strides {
+        channel: h * w,
+        image: c * h * w,
+    }
+}
+
+/// Splits `x` (`[B, ·input]`) into groups of images and runs `group(x, energies, grad, gemm
+/// threads)` on each in parallel; returns E and, if `want_grad`, ∇ₓE.
+pub(super) fn run_groups<T: Real>(
+    input: [usize; 3],
+    x: &[T],
+    want_grad: bool,
+    group_fn: impl Fn(&[T], &mut [T], Option<&mut [T]>, usize) -> Result<()> + Sync,
+) -> Result<(Vec<T>, Option<Vec<T>>)> {
+    let per_image: usize = input.iter().product();
+    if per_image == 0 || !x.len().is_multiple_of(per_image) {
+        return Err(Error::Msg(format!(
+            "fused conv: {} values are not a batch of {input:?} images",
+            x.len(),
+        )));
+    }
+    let batch = x.len() / per_image;
+    let threads = rayon::current_num_threads().max(1);
+    let group = batch.div_ceil(threads).clamp(1, MAX_GROUP);
+    // With fewer groups than threads, let the GEMMs split instead.
+    let gemm_threads = if batch.div_ceil(group) < threads {
+        threads
+    } else {
+        1
+    };
+    let mut energy = vec![T::ZERO; batch];
+    let mut grad = if want_grad {
+        vec![T::ZERO; x.len()]
+    } else {
+        Vec::new()
+    };
+    let mut grads: Vec<Option<&mut [T]>> = if want_grad {
+        grad.chunks_mut(group * per_image).map(Some).collect()
+    } else {
+        (0..batch.div_ceil(group)).map(|_| None).collect()
+    };
+    energy
+        .par_chunks_mut(group)
+        .zip(x.par_chunks(group * per_image))
+        .zip(grads.par_iter_mut())
+        .try_for_each(|((e, x), g)| group_fn(x, e, g.as_deref_mut(), gemm_threads))?;
+    Ok((energy, want_grad.then_some(grad)))
+}
+
+/// The head's weight times the pool's scale (1/(H·W) for a mean) and its bias, checked against
+/// `c` channels.
+pub(super) fn head<T: Real>(
+    (w, b): (&Tensor, &Tensor),
+    c: usize,
+    pool: Pool,
+    (h, wd): (usize, usize),
+) -> Result<(Vec<T>, T)> {
+    let scale = match pool {
+        Pool::Mean => 1.0 / (h * wd) as f64,
+        Pool::Sum => 1.0,
+    };
+    let head_w: Vec<T> = values::<T>(w)?
+        .into_iter()
+        .map(|v| v * T::from_f64(scale))
+        .collect();
+    let head_b = values::<T>(b)?;
+    match head_b[..] {
+        [b] if head_w.len() == c => Ok((head_w, b)),
+        _ => Err(Error::Msg(format!(
+            "conv head: expected weight [1, {c}] and bias [1], got {} and {} values",
+            head_w.len(),
+            head_b.len()
+        ))),
+    }
+}
+
+/// E = head_b + Σ_c head_w[c]·Σ_pixels maps[c, g, ·] for each image g of `[C, G, hw]` maps.
+pub(super) fn head_energy<T: Real>(maps: &[T], head_w: &[T], head_b: T, hw: usize, e: &mut [T]) {
+    let images = e.len();
+    for (g, e) in e.iter_mut().enumerate() {
+        let mut sum = head_b;
+        for (c, &wc) in head_w.iter().enumerate() {
+            let plane = &maps[(c * images + g) * hw..][..hw];
+            sum += wc * plane.iter().fold(T::ZERO, |a, &v| a + v);
+        }
+        *e = sum;
+    }
 }
 
 /// A conv energy's weights copied out of candle, ready for [`FusedConvNet::run`].
@@ -72,48 +240,16 @@ impl<T: Real> FusedConvNet<T> {
         let [mut cin, mut h, mut w] = input;
         let mut layers = Vec::with_capacity(convs.len());
         for (i, spec) in convs.iter().enumerate() {
-            let &[cout, wc, k, k2] = spec.weight.dims() else {
-                return Err(Error::Msg(format!(
-                    "conv layer {i}: weight is not [out, in, k, k]"
-                )));
-            };
-            let shape = ConvShape::new(cin, (h, w), k, spec.stride, spec.padding)
-                .filter(|_| wc == cin && k == k2 && spec.stride > 0)
-                .ok_or_else(|| {
-                    Error::Msg(format!(
-                        "conv layer {i}: weight {:?} does not fit a {cin}×{h}×{w} input",
-                        spec.weight.dims()
-                    ))
-                })?;
-            layers.push(ConvLayer {
-                shape,
-                cout,
-                w: values(spec.weight)?,
-                b: values(spec.bias)?,
-            });
-            (cin, h, w) = (cout, shape.ho, shape.wo);
+            let layer = ConvLayer::new(spec, cin, (h, w), i)?;
+            (cin, h, w) = (layer.cout, layer.shape.ho, layer.shape.wo);
+            layers.push(layer);
         }
-        let scale = match pool {
-            Pool::Mean => 1.0 / (h * w) as f64,
-            Pool::Sum => 1.0,
-        };
-        let head_w: Vec<T> = values::<T>(head.0)?
-            .into_iter()
-            .map(|v| v * T::from_f64(scale))
-            .collect();
-        let head_b = values::<T>(head.1)?;
-        if head_w.len() != cin || head_b.len() != 1 {
-            return Err(Error::Msg(format!(
-                "conv head: expected weight [1, {cin}] and bias [1], got {} and {} values",
-                head_w.len(),
-                head_b.len()
-            )));
-        }
+        let (head_w, head_b) = self::head(head, cin, pool, (h, w))?;
         Ok(FusedConvNet {
             input,
             convs: layers,
             head_w,
-            head_b: head_b[0],
+            head_b,
             act: Act {
                 activation,
                 beta: T::from_f64(beta),
@@ -123,54 +259,15 @@ impl<T: Real> FusedConvNet<T> {
 
     /// E for every image of `x` (`[B, C, H, W]` row-major), and ∇ₓE (same layout) if `want_grad`.
     pub fn run(&self, x: &[T], want_grad: bool) -> Result<(Vec<T>, Option<Vec<T>>)> {
-        let per_image: usize = self.input.iter().product();
-        if per_image == 0 || !x.len().is_multiple_of(per_image) {
-            return Err(Error::Msg(format!(
-                "fused conv: {} values are not a batch of {:?} images",
-                x.len(),
-                self.input
-            )));
-        }
-        let batch = x.len() / per_image;
-        let threads = rayon::current_num_threads().max(1);
-        let group = batch.div_ceil(threads).clamp(1, MAX_GROUP);
-        // With fewer groups than threads, let the GEMMs split instead.
-        let gemm_threads = if batch.div_ceil(group) < threads {
-            threads
-        } else {
-            1
-        };
-        let mut energy = vec![T::ZERO; batch];
-        let mut grad = if want_grad {
-            vec![T::ZERO; x.len()]
-        } else {
-            Vec::new()
-        };
-        let mut grads: Vec<Option<&mut [T]>> = if want_grad {
-            grad.chunks_mut(group * per_image).map(Some).collect()
-        } else {
-            (0..batch.div_ceil(group)).map(|_| None).collect()
-        };
-        energy
-            .par_chunks_mut(group)
-            .zip(x.par_chunks(group * per_image))
-            .zip(grads.par_iter_mut())
-            .try_for_each(|((e, x), g)| self.group(x, e, g.as_deref_mut(), gemm_threads))?;
-        Ok((energy, want_grad.then_some(grad)))
+        run_groups(self.input, x, want_grad, |x, e, g, threads| {
+            self.group(x, e, g, threads)
+        })
     }
 
     /// Forward (and backward into `grad`) for the `e.len()` images of `x`.
     fn group(&self, x: &[T], e: &mut [T], grad: Option<&mut [T]>, threads: usize) -> Result<()> {
         let images = e.len();
-        let [c0, h0, w0] = self.input;
-        let input_strides = Strides {
-            channel: h0 * w0,
-            image: c0 * h0 * w0,
-        };
-        let internal = |sh: &ConvShape| Strides {
-            channel: images * sh.h * sh.w,
-            image: sh.h * sh.w,
-        };
+        let input = input_strides(self.input);
         // φ(z) of every layer (the next layer's input) and φ'(z) (for the backward).
         let mut maps: Vec<Vec<T>> = Vec::with_capacity(self.convs.len());
         let mut slopes: Vec<Vec<T>> = Vec::with_capacity(self.convs.len());
@@ -178,14 +275,13 @@ impl<T: Real> FusedConvNet<T> {
         for (l, layer) in self.convs.iter().enumerate() {
             let sh = &layer.shape;
             let n = images * sh.out_pixels();
-            cols.resize(sh.rows() * n, T::ZERO);
-            match l {
-                0 => im2col(sh, images, x, input_strides, &mut cols),
-                _ => im2col(sh, images, &maps[l - 1], internal(sh), &mut cols),
-            }
-            let mut z = vec![T::ZERO; layer.cout * n];
-            let w = Mat::rows(&layer.w, layer.cout, sh.rows());
-            matmul(&mut z, w, Mat::rows(&cols, sh.rows(), n), false, threads)?;
+            let mut z = match l {
+                0 => layer.forward(x, input, images, &mut cols, threads)?,
+                _ => {
+                    let st = internal_strides(images, (sh.h, sh.w));
+                    layer.forward(&maps[l - 1], st, images, &mut cols, threads)?
+                }
+            };
             let mut slope = vec![T::ZERO; z.len()];
             let rows = z.chunks_exact_mut(n).zip(slope.chunks_exact_mut(n));
             for ((z, slope), &b) in rows.zip(&layer.b) {
@@ -198,33 +294,22 @@ impl<T: Real> FusedConvNet<T> {
             return Err(Error::Msg("fused conv: no conv layers".into()));
         };
         let hw = top.shape.out_pixels();
-        for (g, e) in e.iter_mut().enumerate() {
-            let mut sum = self.head_b;
-            for (c, &wc) in self.head_w.iter().enumerate() {
-                let plane = &last[(c * images + g) * hw..][..hw];
-                sum += wc * plane.iter().fold(T::ZERO, |a, &v| a + v);
-            }
-            *e = sum;
-        }
+        head_energy(last, &self.head_w, self.head_b, hw, e);
         let Some(grad) = grad else { return Ok(()) };
 
         // ∂E/∂z of the top layer: the head weight (pool scale included) times φ'(z).
         let mut g = slopes.pop().unwrap_or_default();
-        let n_top = images * hw;
-        for (row, &wc) in g.chunks_exact_mut(n_top).zip(&self.head_w) {
+        for (row, &wc) in g.chunks_exact_mut(images * hw).zip(&self.head_w) {
             row.iter_mut().for_each(|v| *v *= wc);
         }
         for (l, layer) in self.convs.iter().enumerate().rev() {
             let sh = &layer.shape;
-            let n = images * sh.out_pixels();
-            cols.resize(sh.rows() * n, T::ZERO);
-            let wt = Mat::rows(&layer.w, layer.cout, sh.rows()).t();
-            matmul(&mut cols, wt, Mat::rows(&g, layer.cout, n), false, threads)?;
             if l == 0 {
-                col2im(sh, images, &cols, grad, input_strides);
+                layer.backward(&g, images, &mut cols, grad, input, threads)?;
             } else {
                 let mut below = vec![T::ZERO; sh.cin * images * sh.h * sh.w];
-                col2im(sh, images, &cols, &mut below, internal(sh));
+                let st = internal_strides(images, (sh.h, sh.w));
+                layer.backward(&g, images, &mut cols, &mut below, st, threads)?;
                 let slope = slopes.pop().unwrap_or_default();
                 below.iter_mut().zip(&slope).for_each(|(v, &d)| *v *= d);
                 g = below;
