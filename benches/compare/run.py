@@ -32,6 +32,9 @@ TARGETS = {
     "conv_grad_b64": ("conv energy grad_x E, 3x32x32, batch 64 ({len} evals)", 1.0, "time <= 1x"),
 }
 
+# common.py's MAX_FOREIGN: a repeat during which other processes used more cores is contended.
+MAX_FOREIGN = 0.15
+
 VENV_HELP = """\
 No TorchEBM venv at {venv}. Create it with (torch from PyPI brings CUDA wheels, several GB;
 they are not used on CPU):
@@ -118,6 +121,104 @@ def fmt(v, unit):
     return f"{v:.3g} {unit}" if v < 1e3 else f"{v:.2e} {unit}"
 
 
+def summary(results, header, command, raw_path, warmup=None):
+    """The markdown table of `results[workload][side]` (JSON records), pairing the two sides
+    round by round; workloads without a complete round are left out."""
+    lines = [
+        header,
+        "",
+        f"`{command}`",
+        "",
+        (
+            "| workload | ebm | TorchEBM | speed ratio (>1: ebm faster) | target | peak RSS ebm | peak RSS TorchEBM "
+            "| memory ratio (ebm/TorchEBM, target <= 1) |"
+        ),
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    notes, n_rounds, n_repeats, contended = [], set(), set(), False
+    for w, sides in results.items():
+        by_round = {side: {r["round"]: r for r in recs} for side, recs in sides.items()}
+        rounds = sorted(set(by_round["ebm"]) & set(by_round["torchebm"]))
+        if not rounds:
+            continue
+        ours = [by_round["ebm"][r] for r in rounds]
+        theirs = [by_round["torchebm"][r] for r in rounds]
+        n_rounds.add(len(rounds))
+        n_repeats.update(len(x["repeats_s"]) for x in ours + theirs)
+        lower, unit = ours[0]["lower_is_better"], ours[0]["unit"]
+        ratios = [(t["value"] / o["value"]) if lower else (o["value"] / t["value"]) for o, t in zip(ours, theirs)]
+        ratio = statistics.median(ratios)
+        ov, tv = statistics.median(o["value"] for o in ours), statistics.median(t["value"] for t in theirs)
+        orss, trss = max(o["peak_rss_kb_wait4"] for o in ours), max(t["peak_rss_kb_wait4"] for t in theirs)
+        desc, target, target_s = TARGETS[w]
+        met = "met" if ratio >= target else "not met"
+        rng = f" ({min(ratios):.2f}-{max(ratios):.2f})" if len(ratios) > 1 else ""
+        if any(x["max_foreign_cores_kept"] > MAX_FOREIGN for x in ours + theirs):
+            rng += " †"
+            contended = True
+        mem_met = "met" if orss <= trss else "not met"
+        lines.append(
+            f"| `{w}`: {desc.format(len=ours[0]['len'])} | {fmt(ov, unit)} | {fmt(tv, unit)} | **{ratio:.2f}x**{rng} "
+            f"| {target_s} ({met}) | {orss / 1024:.0f} MiB | {trss / 1024:.0f} MiB | {orss / trss:.2f} ({mem_met}) |"
+        )
+        for side, recs in (("ebm", ours), ("TorchEBM", theirs)):
+            redone = sum(x["discarded_contended"] for x in recs)
+            worst = max(x["max_foreign_cores_kept"] for x in recs)
+            if redone or worst > MAX_FOREIGN:
+                notes.append(
+                    f"- `{w}` {side}: {redone} repeat(s) redone for contention; "
+                    f"worst kept repeat had {worst:.2f} foreign cores"
+                )
+    every = [r for sides in results.values() for recs in sides.values() for r in recs]
+    t_start = [r["rss_start_kb"] for r in every if r["impl"] == "torchebm" and r.get("rss_start_kb")]
+    e_start = [r["rss_start_kb"] for r in every if r["impl"] == "ebm" and r.get("rss_start_kb")]
+
+    def show(xs):
+        return "/".join(str(x) for x in sorted(xs))
+
+    warm = f" after {warmup} warm-up" if warmup is not None else ""
+    lines += [
+        "",
+        (
+            f"Each cell is the median over {show(n_rounds)} rounds (A/B, then B/A) of the per-process median of "
+            f"{show(n_repeats)} timed repeats{warm}; the ratio is the median of the per-round "
+            "ratios (range in brackets). Peak RSS is the largest ru_maxrss over the rounds, whole process."
+        ),
+    ]
+    if t_start and e_start:
+        lines.append(
+            f"Resident memory at start, before the workload is built: TorchEBM "
+            f"{statistics.median(t_start) / 1024:.0f} MiB (python + torch + torchebm imported), "
+            f"ebm {statistics.median(e_start) / 1024:.0f} MiB."
+        )
+    if contended:
+        lines.append(
+            "† At least one kept repeat ran while other processes used more than "
+            f"{MAX_FOREIGN} core (the guard was off, or gave up after --max-wait and 4 x repeats attempts): "
+            "not a valid comparison, rerun on a quiet machine."
+        )
+    if notes:
+        lines += ["", "Contention:"] + notes
+    shown = os.path.relpath(raw_path, ROOT) if raw_path.startswith(ROOT + os.sep) else raw_path
+    lines += ["", f"Raw JSON lines: `{shown}`"]
+    return "\n".join(lines)
+
+
+def summarize_file(raw_path):
+    """--summarize: the table of a raw.jsonl written earlier (also of an interrupted run)."""
+    results = {}
+    with open(raw_path) as f:
+        for line in f:
+            if line.strip():
+                r = json.loads(line)
+                results.setdefault(r["workload"], {"ebm": [], "torchebm": []})[r["impl"]].append(r)
+    if not results:
+        die(f"no records in {raw_path}")
+    first = next(r for sides in results.values() for r in sides["torchebm"] + sides["ebm"])
+    header = f"Side by side, from {raw_path} ({first.get('version', '')})"
+    return summary(results, header, f"python3 benches/compare/run.py --summarize {raw_path}", raw_path)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--workloads", default=",".join(TARGETS), help="comma-separated (default: all)")
@@ -139,7 +240,11 @@ def main():
     )
     ap.add_argument("--bin", default=None, help="our workload binary (default: cargo build --release)")
     ap.add_argument("--out-dir", default=None, help="raw JSON lines and logs (default benches/compare/logs/<UTC time>)")
+    ap.add_argument("--summarize", metavar="RAW_JSONL", help="only print the table of an earlier run's raw.jsonl")
     a = ap.parse_args()
+    if a.summarize:
+        print(summarize_file(a.summarize))
+        return 0
 
     names = [w for w in a.workloads.split(",") if w]
     for w in names:
@@ -197,62 +302,12 @@ def main():
                         flush=True,
                     )
 
-    lines = [
-        (
-            f"Side by side, {started.strftime('%Y-%m-%d %H:%M')} UTC, {platform.machine()}, "
-            f"{os.cpu_count()} CPUs; ebm at {ebm_at}; {results[names[0]]['torchebm'][0]['version']}"
-        ),
-        "",
-        "`" + shlex.join(["python3", "benches/compare/run.py"] + sys.argv[1:]) + "`",
-        "",
-        "| workload | ebm | TorchEBM | speed ratio (>1: ebm faster) | target | peak RSS ebm | peak RSS TorchEBM | memory ratio (ebm/TorchEBM, target <= 1) |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    notes = []
-    for w in names:
-        ours, theirs = results[w]["ebm"], results[w]["torchebm"]
-        lower = ours[0]["lower_is_better"]
-        unit = ours[0]["unit"]
-        ratios = [(t["value"] / o["value"]) if lower else (o["value"] / t["value"]) for o, t in zip(ours, theirs)]
-        ratio = statistics.median(ratios)
-        ov, tv = statistics.median(o["value"] for o in ours), statistics.median(t["value"] for t in theirs)
-        orss, trss = max(o["peak_rss_kb_wait4"] for o in ours), max(t["peak_rss_kb_wait4"] for t in theirs)
-        desc, target, target_s = TARGETS[w]
-        met = "met" if ratio >= target else "not met"
-        rng = f" ({min(ratios):.2f}-{max(ratios):.2f})" if len(ratios) > 1 else ""
-        lines.append(
-            f"| `{w}`: {desc.format(len=ours[0]['len'])} | {fmt(ov, unit)} | {fmt(tv, unit)} | **{ratio:.2f}x**{rng} | {target_s} ({met}) "
-            f"| {orss / 1024:.0f} MiB | {trss / 1024:.0f} MiB | {orss / trss:.2f} ({'met' if orss <= trss else 'not met'}) |"
-        )
-        for side, recs in (("ebm", ours), ("TorchEBM", theirs)):
-            redone = sum(x["discarded_contended"] for x in recs)
-            worst = max(x["max_foreign_cores_kept"] for x in recs)
-            if redone or worst > 0.15:
-                notes.append(
-                    f"- `{w}` {side}: {redone} repeat(s) redone for contention; "
-                    f"worst kept repeat had {worst:.2f} foreign cores"
-                )
-    t_start = [r["rss_start_kb"] for rs in results.values() for r in rs["torchebm"] if r.get("rss_start_kb")]
-    e_start = [r["rss_start_kb"] for rs in results.values() for r in rs["ebm"] if r.get("rss_start_kb")]
-    lines += [
-        "",
-        (
-            f"Each cell is the median over {a.rounds} rounds (A/B, then B/A) of the per-process median of "
-            f"{a.repeats} timed repeats after {a.warmup} warm-up; the ratio is the median of the per-round "
-            "ratios (range in brackets). Peak RSS is the largest ru_maxrss over the rounds, whole process."
-        ),
-    ]
-    if t_start and e_start:
-        lines.append(
-            f"Resident memory at start, before the workload is built: TorchEBM "
-            f"{statistics.median(t_start) / 1024:.0f} MiB (python + torch + torchebm imported), "
-            f"ebm {statistics.median(e_start) / 1024:.0f} MiB."
-        )
-    if notes:
-        lines += ["", "Contention:"] + notes
-    shown = os.path.relpath(raw_path, ROOT) if raw_path.startswith(ROOT + os.sep) else raw_path
-    lines += ["", f"Raw JSON lines: `{shown}`"]
-    text = "\n".join(lines)
+    header = (
+        f"Side by side, {started.strftime('%Y-%m-%d %H:%M')} UTC, {platform.machine()}, "
+        f"{os.cpu_count()} CPUs; ebm at {ebm_at}; {results[names[0]]['torchebm'][0]['version']}"
+    )
+    command = shlex.join(["python3", "benches/compare/run.py"] + sys.argv[1:])
+    text = summary(results, header, command, raw_path, a.warmup)
     with open(os.path.join(out_dir, "summary.md"), "w") as f:
         f.write(text + "\n")
     print(text)
