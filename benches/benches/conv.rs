@@ -3,12 +3,15 @@
 //! the sampling view's fused im2col + GEMM path, and candle's ops + autograd on the same weights
 //! for comparison. TorchEBM/PyTorch: 94.6 ms (shared/anchors/torchebm/RESULTS.md, row f).
 //!
+//! Also the fused ∇ₓE of the default IGEBM-style ResNet (`[model] kind = "resnet"`: channels
+//! 64/128/256, 2 blocks per stage, sum pool) at the same batch, which has no anchor.
+//!
 //! `cargo bench -p ebm-benches --bench conv`
 
 use candle_core::Device;
 use criterion::{criterion_group, criterion_main, Criterion};
 use ebm_core::{autograd_energy_and_grad, rng, Energy, Model};
-use ebm_models::{ConvConfig, ConvNet};
+use ebm_models::{ConvConfig, ConvNet, ResNet, ResNetConfig};
 use std::time::Duration;
 
 const BATCH: usize = 64;
@@ -59,6 +62,21 @@ fn conv(c: &mut Criterion) {
     });
     group.bench_function("candle_forward_b64", |b| {
         b.iter(|| reference.energy(&x).expect("candle E"))
+    });
+    group.finish();
+
+    let resnet = ResNet::new(
+        &ResNetConfig::default(),
+        &[3, 32, 32],
+        &mut rng::stream(0, "init", 0),
+        &dev,
+    )
+    .expect("default resnet builds");
+    let fused = resnet.detached();
+    let mut group = c.benchmark_group("resnet_grad/igebm_default_3x32x32");
+    group.sample_size(10);
+    group.bench_function("fused_b64", |b| {
+        b.iter(|| fused.grad(&x).expect("fused ∇ₓE"))
     });
     group.finish();
 }
