@@ -54,6 +54,9 @@ pub(crate) fn run(args: &EvalArgs) -> Result<()> {
             i.fid, i.fid_floor, i.fid_noise, i.kid, i.kid_std, i.kid_floor, i.kid_noise, i.n,
             i.classifier_test_accuracy
         );
+        if let (Some(f), Some(k)) = (i.fid_chains, i.kid_chains) {
+            println!("  persistent chains (replay buffer): FID-like {f:.3}, KID {k:.5}");
+        }
         if let Some(o) = &i.ood_auroc {
             println!(
                 "  OOD AUROC of −E: uniform noise {:.3}, vertical flip {:.3}, inverted {:.3}",

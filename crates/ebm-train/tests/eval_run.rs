@@ -156,6 +156,7 @@ fn an_image_run_gets_fid_kid_and_ood_auroc_with_a_cached_classifier() {
         assert!((0.0..=1.0).contains(&a), "{ood:?}");
     }
     assert!(first.likelihood.is_none());
+    assert!(i.fid_chains.is_some_and(f64::is_finite) && i.kid_chains.is_some());
     for f in &first.figures {
         let png = image::open(f).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
         assert!(png.width() > 100, "{}", f.display());

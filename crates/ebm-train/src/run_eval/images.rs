@@ -42,6 +42,13 @@ pub struct ImageReport {
     pub kid_std: f64,
     pub kid_floor: f64,
     pub kid_noise: f64,
+    /// The same two measures for `n` random persistent chains (the replay buffer) of losses that
+    /// keep them: low here but high for `fid` means the model's short-run samples from noise are
+    /// the problem, not what training learned.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fid_chains: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kid_chains: Option<f64>,
     /// Absent for models without energy values (a gradient-field head).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ood_auroc: Option<OodReport>,
@@ -59,6 +66,7 @@ pub struct OodReport {
 pub(super) fn evaluate(
     energy: &dyn Energy,
     samples: &Tensor,
+    chains: Option<&Tensor>,
     config: &RunConfig,
     opts: &EvalRunOptions,
     out_dir: &Path,
@@ -105,6 +113,17 @@ pub(super) fn evaluate(
     let kid_of = |f: &[f32]| kid(f, &f_ref, dim, &kid_cfg);
     let (k, k_floor, k_noise) = (kid_of(&f_samples)?, kid_of(&f_floor)?, kid_of(&f_noise)?);
 
+    let chains = match chains {
+        Some(c) if c.dims()[0] >= 2 => {
+            let mut rows: Vec<u32> = (0..c.dims()[0] as u32).collect();
+            rows.shuffle(&mut rng::stream(config.seed, "eval-chains", 0));
+            rows.truncate(n);
+            let picked = c.index_select(&Tensor::new(rows.as_slice(), c.device())?, 0)?;
+            let f = feats(&picked.reshape(((), test.dim))?.to_dtype(DType::F32)?)?;
+            Some((frechet_distance(&f, &f_ref, dim)?, kid_of(&f)?.mean))
+        }
+        _ => None,
+    };
     let ood_auroc = match energy.has_energy_values() {
         true => Some(ood(energy, &reference, &noise)?),
         false => None,
@@ -135,6 +154,8 @@ pub(super) fn evaluate(
         kid_std: k.std,
         kid_floor: k_floor.mean,
         kid_noise: k_noise.mean,
+        fid_chains: chains.map(|c| c.0),
+        kid_chains: chains.map(|c| c.1),
         ood_auroc,
     })
 }

@@ -106,6 +106,7 @@ pub fn evaluate_run(run_dir: &Path, opts: &EvalRunOptions) -> Result<(EvalRunRep
         true => Some(images::evaluate(
             energy.as_ref(),
             &samples,
+            chains.as_ref(),
             &config,
             opts,
             &out_dir,
