@@ -264,7 +264,7 @@ def main():
     out_dir = a.out_dir or os.path.join(HERE, "logs", started.strftime("%Y%m%dT%H%M%SZ"))
     os.makedirs(out_dir, exist_ok=True)
     exe = a.bin or build_ours()
-    ebm_at = git_state()
+    ebm_at = git_state() if not a.bin else f"{exe} (given with --bin; the tree is now at {git_state()})"
 
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", ANCHORS=a.anchors)
     common_flags = ["--repeats", str(a.repeats), "--warmup", str(a.warmup), "--max-wait", str(a.max_wait)]
