@@ -11,7 +11,6 @@
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use ebm_train::{load, run_local_ranks, Start};
-use std::path::Path;
 use std::time::Duration;
 
 const TWO_MOONS: &str = r#"
@@ -75,30 +74,12 @@ init = { kind = "uniform", low = -1.0, high = 1.0 }
 "#;
 
 /// CIFAR-10 binary files of random records (label byte + 3,072 pixel bytes).
-fn write_cifar(dir: &Path, n: usize) {
-    let mut state = 7u32;
-    let mut byte = || {
-        state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-        (state >> 24) as u8
-    };
-    std::fs::create_dir_all(dir).expect("data dir");
-    let names = (1..=5).map(|i| format!("data_batch_{i}.bin"));
-    for name in names.chain(["test_batch.bin".to_string()]) {
-        let mut bytes = Vec::with_capacity(n * 3073);
-        for _ in 0..n {
-            bytes.push(byte() % 10);
-            bytes.extend((0..3072).map(|_| byte()));
-        }
-        std::fs::write(dir.join(name), bytes).expect("write data");
-    }
-}
-
 fn scaling(c: &mut Criterion) {
     ebm_samplers::link();
     ebm_losses::link();
     let tmp = tempfile::tempdir().expect("temp dir");
     let data = tmp.path().join("cifar");
-    write_cifar(&data, 64);
+    ebm_data::write_synthetic_cifar(&data, 64, 7).expect("write data");
     let cases = [
         ("two_moons_b512", TWO_MOONS.to_string(), 512usize),
         (
