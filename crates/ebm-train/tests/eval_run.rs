@@ -104,7 +104,7 @@ fn a_two_moons_run_gets_ais_log_z_and_a_test_log_likelihood() {
     assert_eq!(json["likelihood"]["chains"], 64);
     assert!(json.get("images").is_none());
     // exp(−E)/Ẑ is a density: the data must be likelier under it than under a flat density
-    // over the plot box, the no-information baseline (log 1/area).
+    // over [−3, 3] × [−2, 2], a box around the moons (log 1/area).
     let area = 6.0f64 * 4.0;
     assert!(
         l.mean_log_likelihood > -area.ln(),
