@@ -10,6 +10,7 @@
 //! does with `CANDLE_GRAD_DO_NOT_DETACH=1` set before the first backward ([`ensure_double_backward`]).
 
 use crate::{Error, Result};
+use candle_core::backprop::GradStore;
 use candle_core::{Device, Tensor, Var};
 
 /// The environment variable that makes candle's `backward()` keep the graph of the gradients it
@@ -156,6 +157,23 @@ pub trait Model: Energy {
 
     /// The shape of one input (without the batch dimension).
     fn input_shape(&self) -> Vec<usize>;
+
+    /// E(x) and the parameter gradients of Σᵢ cᵢ·E(xᵢ), where the row weights c = `weights(E)`
+    /// may depend on the energies (a loss's ∂L/∂Eᵢ): a forward that keeps its activations, then
+    /// one backward seeded with c, with no autograd graph. The store is keyed by the parameters'
+    /// tensors, like `backward()`'s, so clipping and all-reduce treat it the same.
+    ///
+    /// `None` (the default) when the model has no such path for these inputs; it is returned
+    /// before `weights` is called, and the caller then uses autograd. Energies and weights are
+    /// f32 because the paths that exist are CPU f32 ones.
+    fn energy_param_grads(
+        &self,
+        x: &Tensor,
+        weights: &mut dyn FnMut(&[f32]) -> Result<Vec<f32>>,
+    ) -> Result<Option<(Vec<f32>, GradStore)>> {
+        let _ = (x, weights);
+        Ok(None)
+    }
 
     /// State that is not trained but must survive a checkpoint (spectral normalisation's power
     /// iteration vectors), with stable names. Most models have none.

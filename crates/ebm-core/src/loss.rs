@@ -3,6 +3,7 @@
 //! bank, which the trainer reaches through `chain_bank{,_mut}` to checkpoint it.
 
 use crate::{ChainBank, Model, Result, Rng, Sampler};
+use candle_core::backprop::GradStore;
 use candle_core::Tensor;
 
 /// What a loss may use besides the model and the batch.
@@ -41,6 +42,20 @@ pub trait Loss: Send {
 
     fn forward(&mut self, model: &dyn Model, batch: &Tensor, ctx: &mut TrainCtx)
         -> Result<LossOut>;
+
+    /// [`Loss::forward`] together with the parameter gradients of the loss, for losses that can
+    /// get them without autograd (through [`Model::energy_param_grads`]). `None` (the default)
+    /// means nothing was done: the caller runs `forward` and `backward()`. A loss that returns
+    /// `Some` must give the same loss, metrics and gradients as that pair, to f32 rounding.
+    fn forward_with_grads(
+        &mut self,
+        model: &dyn Model,
+        batch: &Tensor,
+        ctx: &mut TrainCtx,
+    ) -> Result<Option<(LossOut, GradStore)>> {
+        let _ = (model, batch, ctx);
+        Ok(None)
+    }
 
     /// The persistent chains this loss keeps, if any (saved in checkpoints).
     fn chain_bank(&self) -> Option<&ChainBank> {

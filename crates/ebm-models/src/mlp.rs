@@ -19,6 +19,7 @@
 
 use crate::fused::{FusedMlp, ScratchPool};
 use crate::{init, Activation};
+use candle_core::backprop::GradStore;
 use candle_core::{DType, Device, Tensor, Var};
 use ebm_core::{Energy, Model, Param, Result, Rng};
 use serde::{Deserialize, Serialize};
@@ -373,5 +374,32 @@ impl Model for Mlp {
 
     fn input_shape(&self) -> Vec<usize> {
         vec![self.input_dim]
+    }
+
+    /// The fused path's backward (`fused/param_grad.rs`) where the sampling view is fused: an
+    /// energy head without time input, CPU f32 weights and input. Elsewhere `None` (autograd).
+    fn energy_param_grads(
+        &self,
+        x: &Tensor,
+        weights: &mut dyn FnMut(&[f32]) -> Result<Vec<f32>>,
+    ) -> Result<Option<(Vec<f32>, GradStore)>> {
+        // Detached copies (`to_dtype`, `detached_ops`) have no parameters to differentiate.
+        if self.params.len() != 2 * self.layers.len() {
+            return Ok(None);
+        }
+        let Some(fused) = FusedMlp::new(self.detached_ops(), self.pool.clone()) else {
+            return Ok(None);
+        };
+        let Some(pg) = fused.param_grads(x, weights)? else {
+            return Ok(None);
+        };
+        let mut store = GradStore::default();
+        for (pair, (dw, db)) in self.params.chunks_exact(2).zip(pg.layers) {
+            for (p, g) in pair.iter().zip([dw, db]) {
+                let t = p.var.as_tensor();
+                store.insert(t, Tensor::from_vec(g, t.shape(), t.device())?);
+            }
+        }
+        Ok(Some((pg.energy, store)))
     }
 }

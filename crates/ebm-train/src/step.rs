@@ -33,7 +33,17 @@ pub fn train_step_on(
         sampler: state.sampler.as_mut(),
         rng: &mut state.rng_sampler,
     };
-    let out = state.loss.forward(state.model.as_ref(), &batch, &mut ctx)?;
+    // A loss with its own parameter gradients (contrastive divergence on the fused MLP) skips
+    // autograd; the store is keyed like backward()'s, so what follows is the same either way.
+    let model = state.model.as_ref();
+    let (out, mut grads) = match state.loss.forward_with_grads(model, &batch, &mut ctx)? {
+        Some(done) => done,
+        None => {
+            let out = state.loss.forward(model, &batch, &mut ctx)?;
+            let grads = out.loss.backward()?;
+            (out, grads)
+        }
+    };
     let loss = out
         .loss
         .to_dtype(candle_core::DType::F64)?
@@ -43,7 +53,6 @@ pub fn train_step_on(
         what,
         advice: String::new(),
     };
-    let mut grads = out.loss.backward()?;
     // Scalars logged: the loss, then the loss's own metrics.
     let mut scalars: Vec<f64> = std::iter::once(loss)
         .chain(out.metrics.iter().map(|(_, v)| *v))

@@ -7,6 +7,7 @@
 //! The α term keeps energies near zero; without it PCD on two moons drifts until E(data) ≈ −E(x⁻)
 //! grows without bound (TorchEBM's default α = 1e-3 collapses, see the README).
 
+use candle_core::backprop::GradStore;
 use candle_core::{Tensor, D};
 use ebm_core::{
     run_chains, ChainBank, ChainInit, Chains, Error, Loss, LossOut, Model, PluginArgs, Result, Rng,
@@ -143,6 +144,71 @@ impl ContrastiveDivergence {
         }
         Ok(neg)
     }
+
+    /// The loss on the data and given negatives, by ops (what autograd differentiates).
+    fn loss_on(&self, model: &dyn Model, batch: &Tensor, neg: &Tensor) -> Result<LossOut> {
+        let n = batch.dims()[0];
+        // One forward over [x⁺; x⁻] instead of two: half the kernel launches and allocations.
+        let e = model.energy(&Tensor::cat(&[batch, neg], 0)?)?;
+        let (e_pos, e_neg) = (e.narrow(0, 0, n)?, e.narrow(0, n, n)?);
+        let (m_pos, m_neg) = (e_pos.mean(D::Minus1)?, e_neg.mean(D::Minus1)?);
+        let reg = ((e_pos.sqr()?.mean(D::Minus1)? + e_neg.sqr()?.mean(D::Minus1)?)?
+            * self.params.energy_reg)?;
+        let loss = ((&m_pos - &m_neg)? + reg)?;
+        let scalar = |t: &Tensor| t.to_dtype(candle_core::DType::F64)?.to_scalar::<f64>();
+        let (e_data, e_samples) = (scalar(&m_pos)?, scalar(&m_neg)?);
+        Ok(LossOut {
+            loss,
+            metrics: metrics(e_data, e_samples),
+        })
+    }
+}
+
+/// The logged metrics, from the mean energies of data and samples.
+fn metrics(e_data: f64, e_samples: f64) -> Vec<(&'static str, f64)> {
+    vec![
+        ("e_data", e_data),
+        ("e_samples", e_samples),
+        ("energy_gap", e_samples - e_data),
+    ]
+}
+
+/// Means of E and E² over the data rows and over the sample rows.
+struct EnergyStats {
+    m_pos: f64,
+    m_neg: f64,
+    sq_pos: f64,
+    sq_neg: f64,
+}
+
+/// ∂L/∂Eᵢ for the energies of [x⁺; x⁻] (`n` data rows first): (±1 + 2αEᵢ)/n, + for data rows.
+/// The sums are in f64, so the loss and metrics round once, not once per row.
+fn cd_row_weights(e: &[f32], n: usize, alpha: f64) -> Result<(Vec<f32>, EnergyStats)> {
+    if e.len() != 2 * n || n == 0 {
+        return Err(Error::Msg(format!(
+            "contrastive_divergence: {} energies for {n} data rows and {n} samples",
+            e.len()
+        )));
+    }
+    let (pos, neg) = e.split_at(n);
+    let mean =
+        |v: &[f32], f: fn(f64) -> f64| v.iter().map(|&x| f(x as f64)).sum::<f64>() / n as f64;
+    let stats = EnergyStats {
+        m_pos: mean(pos, |x| x),
+        m_neg: mean(neg, |x| x),
+        sq_pos: mean(pos, |x| x * x),
+        sq_neg: mean(neg, |x| x * x),
+    };
+    let (inv_n, two_a) = (1.0 / n as f32, 2.0 * alpha as f32);
+    let c = e
+        .iter()
+        .enumerate()
+        .map(|(i, &ei)| {
+            let sign = if i < n { 1.0 } else { -1.0 };
+            (sign + two_a * ei) * inv_n
+        })
+        .collect();
+    Ok((c, stats))
 }
 
 ebm_core::register_loss!("contrastive_divergence", ContrastiveDivergence::from_args);
@@ -181,31 +247,45 @@ impl Loss for ContrastiveDivergence {
         batch: &Tensor,
         ctx: &mut TrainCtx,
     ) -> Result<LossOut> {
+        let neg = self.negatives(model, batch, ctx)?;
+        self.loss_on(model, batch, &neg)
+    }
+
+    /// The same negatives, then the model's fused parameter gradients when it has them (the
+    /// MLP on CPU f32): Σᵢ cᵢ·E(xᵢ) over [x⁺; x⁻] with cᵢ = ∂L/∂Eᵢ has L's parameter gradient.
+    /// Otherwise the op loss and autograd, as `forward` + `backward()`.
+    fn forward_with_grads(
+        &mut self,
+        model: &dyn Model,
+        batch: &Tensor,
+        ctx: &mut TrainCtx,
+    ) -> Result<Option<(LossOut, GradStore)>> {
         let n = batch.dims()[0];
         let neg = self.negatives(model, batch, ctx)?;
-        // One forward over [x⁺; x⁻] instead of two: half the kernel launches and allocations.
-        let e = model.energy(&Tensor::cat(&[batch, &neg], 0)?)?;
-        let (e_pos, e_neg) = (e.narrow(0, 0, n)?, e.narrow(0, n, n)?);
-        let (m_pos, m_neg) = (e_pos.mean(D::Minus1)?, e_neg.mean(D::Minus1)?);
-        let reg = ((e_pos.sqr()?.mean(D::Minus1)? + e_neg.sqr()?.mean(D::Minus1)?)?
-            * self.params.energy_reg)?;
-        let loss = ((&m_pos - &m_neg)? + reg)?;
-        let (e_data, e_samples) = (
-            m_pos
-                .to_dtype(candle_core::DType::F64)?
-                .to_scalar::<f64>()?,
-            m_neg
-                .to_dtype(candle_core::DType::F64)?
-                .to_scalar::<f64>()?,
-        );
-        Ok(LossOut {
-            loss,
-            metrics: vec![
-                ("e_data", e_data),
-                ("e_samples", e_samples),
-                ("energy_gap", e_samples - e_data),
-            ],
-        })
+        let x = Tensor::cat(&[batch, &neg], 0)?;
+        let mut stats = None;
+        let alpha = self.params.energy_reg;
+        let fused = model.energy_param_grads(&x, &mut |e| {
+            let (c, s) = cd_row_weights(e, n, alpha)?;
+            stats = Some(s);
+            Ok(c)
+        })?;
+        let (grads, s) = match (fused, stats) {
+            (Some((_, grads)), Some(s)) => (grads, s),
+            _ => {
+                let out = self.loss_on(model, batch, &neg)?;
+                let grads = out.loss.backward()?;
+                return Ok(Some((out, grads)));
+            }
+        };
+        let loss = s.m_pos - s.m_neg + alpha * (s.sq_pos + s.sq_neg);
+        Ok(Some((
+            LossOut {
+                loss: Tensor::new(loss as f32, batch.device())?,
+                metrics: metrics(s.m_pos, s.m_neg),
+            },
+            grads,
+        )))
     }
 
     fn chain_bank(&self) -> Option<&ChainBank> {

@@ -68,3 +68,42 @@ pub(crate) fn matmul(
         );
     }
 }
+
+/// `dst[m, n] = aᵀ · b` with `a: [k, m]` and `b: [k, n]` row-major: a weight gradient gᵀh summed
+/// over the k rows of a tile.
+pub(crate) fn matmul_tn(m: usize, n: usize, k: usize, a: &[f32], b: &[f32], dst: &mut [f32]) {
+    // Hard checks, not debug ones: the raw pointers below must stay in bounds.
+    assert!(a.len() >= k * m && b.len() >= k * n && dst.len() >= m * n);
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        dst[..m * n].fill(0.0);
+        return;
+    }
+    // SAFETY: aᵀ is a's k×m block read with row stride 1 and column stride m, b the k×n block
+    // row-major, dst the m×n block row-major (all checked above); dst aliases neither (&mut).
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            1,
+            n as isize,
+            false,
+            a.as_ptr(),
+            m as isize,
+            1,
+            b.as_ptr(),
+            1,
+            n as isize,
+            0.0,
+            1.0,
+            false,
+            false,
+            false,
+            Parallelism::None,
+        );
+    }
+}

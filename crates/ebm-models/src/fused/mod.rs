@@ -19,6 +19,7 @@
 
 mod math;
 mod matmul;
+mod param_grad;
 mod scratch;
 mod simd;
 mod thin;
@@ -95,13 +96,12 @@ impl FusedMlp {
         })
     }
 
-    /// E and (with `want_grad`) ∇ₓE, or `None` if `x` or the weights are not CPU-f32-contiguous.
-    fn run(&self, x: &Tensor, want_grad: bool) -> Result<Option<(Tensor, Option<Tensor>)>> {
-        let d = self.widths[0];
-        let batch = x.dims().first().copied().unwrap_or(0);
-        if x.elem_count() != batch * d || !matches!(x.device(), Device::Cpu) {
-            return Ok(None);
-        }
+    /// Calls `f` with the layers' weights borrowed from their storage (and W₀ᵀ for a thin input
+    /// layer), or returns `None` if they are not CPU-f32-contiguous.
+    fn with_layers<T>(
+        &self,
+        f: impl FnOnce(&[LayerRef], Option<&[f32]>) -> Result<Option<T>>,
+    ) -> Result<Option<T>> {
         let Some(layers) = self.ops.fusable_layers() else {
             return Ok(None);
         };
@@ -136,7 +136,34 @@ impl FusedMlp {
                 .flat_map(|k| (0..first.out).map(move |j| first.data[j * first.inp + k]))
                 .collect()
         });
-        let thin_wt = thin_wt.as_deref();
+        f(&refs, thin_wt.as_deref())
+    }
+
+    /// The batch size of `x` if it is a CPU tensor of rows this network takes.
+    fn rows_of(&self, x: &Tensor) -> Option<usize> {
+        let batch = x.dims().first().copied().unwrap_or(0);
+        (x.elem_count() == batch * self.widths[0] && matches!(x.device(), Device::Cpu))
+            .then_some(batch)
+    }
+
+    /// E and (with `want_grad`) ∇ₓE, or `None` if `x` or the weights are not CPU-f32-contiguous.
+    fn run(&self, x: &Tensor, want_grad: bool) -> Result<Option<(Tensor, Option<Tensor>)>> {
+        let Some(batch) = self.rows_of(x) else {
+            return Ok(None);
+        };
+        self.with_layers(|refs, thin_wt| self.run_on(refs, thin_wt, x, batch, want_grad))
+    }
+
+    /// [`FusedMlp::run`] with the weights borrowed.
+    fn run_on(
+        &self,
+        refs: &[LayerRef],
+        thin_wt: Option<&[f32]>,
+        x: &Tensor,
+        batch: usize,
+        want_grad: bool,
+    ) -> Result<Option<(Tensor, Option<Tensor>)>> {
+        let d = self.widths[0];
         let out = with_cpu_f32(x, |xs| {
             let mut energy = vec![0f32; batch];
             let mut grad = if want_grad {
@@ -145,7 +172,7 @@ impl FusedMlp {
                 Vec::new()
             };
             self.batch(
-                &refs,
+                refs,
                 thin_wt,
                 xs,
                 &mut energy,
@@ -213,6 +240,53 @@ impl FusedMlp {
         let rows = energy.len();
         let w = &self.widths;
         let hidden = w.len() - 2;
+        self.forward(s, layers, thin_wt, x, energy);
+        let top = w[hidden];
+        let w_out = layers[hidden].w.data;
+        let dz = &s.derivs[hidden - 1];
+        let Some(grad) = grad else {
+            return;
+        };
+        // The seed of the backward, g = w_out ⊙ φ'(z).
+        let g = &mut s.grads[0][..rows * top];
+        for (gr, dr) in g.chunks_mut(top).zip(dz.chunks(top)) {
+            for ((gi, di), wi) in gr.iter_mut().zip(dr).zip(w_out) {
+                *gi = wi * di;
+            }
+        }
+        // Backward: g ← (g Wₗ) ⊙ φ'(zₗ₋₁), ping-ponging between the two gradient buffers.
+        for l in (1..hidden).rev() {
+            let [cur, next] = &mut s.grads;
+            let (cur, next) = if (hidden - 1 - l).is_multiple_of(2) {
+                (cur, next)
+            } else {
+                (next, cur)
+            };
+            let dst = &mut next[..rows * w[l]];
+            let g = &cur[..rows * w[l + 1]];
+            matmul(rows, g, layers[l].w, Weight::AsIs, dst, false);
+            math::mul_in_place(dst, &s.derivs[l - 1][..rows * w[l]]);
+        }
+        let last = &s.grads[(hidden - 1) % 2][..rows * w[1]];
+        match thin_wt {
+            Some(wt) => thin::backward(last, wt, w[0], grad),
+            None => matmul(rows, last, layers[0].w, Weight::AsIs, grad, false),
+        }
+    }
+
+    /// The forward of one tile: `s.acts[l]` = φ(zₗ), `s.derivs[l]` = φ'(zₗ) for the hidden
+    /// layers, and E per row. Shared by the sampling path and the parameter-gradient path.
+    fn forward(
+        &self,
+        s: &mut Scratch,
+        layers: &[LayerRef],
+        thin_wt: Option<&[f32]>,
+        x: &[f32],
+        energy: &mut [f32],
+    ) {
+        let rows = energy.len();
+        let w = &self.widths;
+        let hidden = w.len() - 2;
         s.fit(&w[1..=hidden], rows);
         // Forward through the hidden layers: acts[l] = φ(z), derivs[l] = φ'(z).
         for l in 0..hidden {
@@ -239,38 +313,10 @@ impl FusedMlp {
                 &mut s.derivs[l][..rows * w[l + 1]],
             );
         }
-        // The head: E = h·w_out + b_out and the seed of the backward, g = w_out ⊙ φ'(z).
+        // The head: E = h·w_out + b_out.
         let top = w[hidden];
         let (w_out, b_out) = (layers[hidden].w.data, layers[hidden].b[0]);
-        let (h, dz) = (&s.acts[hidden - 1], &s.derivs[hidden - 1]);
-        thin::head(&h[..rows * top], w_out, b_out, energy);
-        let Some(grad) = grad else {
-            return;
-        };
-        let g = &mut s.grads[0][..rows * top];
-        for (gr, dr) in g.chunks_mut(top).zip(dz.chunks(top)) {
-            for ((gi, di), wi) in gr.iter_mut().zip(dr).zip(w_out) {
-                *gi = wi * di;
-            }
-        }
-        // Backward: g ← (g Wₗ) ⊙ φ'(zₗ₋₁), ping-ponging between the two gradient buffers.
-        for l in (1..hidden).rev() {
-            let [cur, next] = &mut s.grads;
-            let (cur, next) = if (hidden - 1 - l).is_multiple_of(2) {
-                (cur, next)
-            } else {
-                (next, cur)
-            };
-            let dst = &mut next[..rows * w[l]];
-            let g = &cur[..rows * w[l + 1]];
-            matmul(rows, g, layers[l].w, Weight::AsIs, dst, false);
-            math::mul_in_place(dst, &s.derivs[l - 1][..rows * w[l]]);
-        }
-        let last = &s.grads[(hidden - 1) % 2][..rows * w[1]];
-        match thin_wt {
-            Some(wt) => thin::backward(last, wt, w[0], grad),
-            None => matmul(rows, last, layers[0].w, Weight::AsIs, grad, false),
-        }
+        thin::head(&s.acts[hidden - 1][..rows * top], w_out, b_out, energy);
     }
 }
 
