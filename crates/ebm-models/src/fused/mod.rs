@@ -16,6 +16,9 @@
 //! tensors share it with the trainable `Var`s), so a view always sees the optimiser's latest step.
 //! Anything this path does not cover (another device or dtype, a non-contiguous x) goes to the
 //! op-based [`Mlp`] it wraps.
+//!
+//! Training reuses the forward: `param_grad.rs` keeps each tile's activations and backpropagates
+//! loss-chosen row weights to the weights and biases (`Model::energy_param_grads`).
 
 mod math;
 mod matmul;
