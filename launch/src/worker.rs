@@ -59,6 +59,14 @@ pub fn run_worker(config_path: &Path, sets: &[String], start: Start) -> Result<(
     let addr = (env.master_addr.as_str(), env.master_port);
     let store = StoreClient::connect(addr, &env.token, rendezvous::RENDEZVOUS_TIMEOUT)?;
 
+    // Before this rank joins the config agreement, so the failing rank (which waits for every
+    // rank's hash) cannot fail, and the launcher cannot send SIGTERM, before it is ignored.
+    if test_var("EBMLAUNCH_TEST_FAIL_RANK").is_some_and(|r| r != env.rank)
+        && std::env::var_os("EBMLAUNCH_TEST_IGNORE_SIGTERM").is_some()
+    {
+        // SAFETY: setting a signal's disposition to "ignore" installs no handler code.
+        unsafe { libc::signal(libc::SIGTERM, libc::SIG_IGN) };
+    }
     let mut hash = config_hash(&loaded, &env, start)?;
     if test_var("EBMLAUNCH_TEST_CONFIG_SALT_RANK") == Some(env.rank) {
         hash ^= 0x5a5a;
@@ -81,10 +89,6 @@ pub fn run_worker(config_path: &Path, sets: &[String], start: Start) -> Result<(
             return Err(LaunchError::run(format!(
                 "rank {failing} fails on purpose (EBMLAUNCH_TEST_FAIL_RANK)"
             )));
-        }
-        if std::env::var_os("EBMLAUNCH_TEST_IGNORE_SIGTERM").is_some() {
-            // SAFETY: setting a signal's disposition to "ignore" installs no handler code.
-            unsafe { libc::signal(libc::SIGTERM, libc::SIG_IGN) };
         }
         std::thread::sleep(Duration::from_secs(120));
         return Ok(());
