@@ -3,38 +3,12 @@
 //! the largest entry) over strides, kernels, paddings, odd sizes, batches, activations, pools and
 //! spectral norm.
 
+mod common;
+
 use candle_core::{DType, Device, Tensor};
+use common::{images, relative_error, values};
 use ebm_core::{autograd_energy_and_grad, rng, Energy, Model};
 use ebm_models::{Activation, ConvConfig, ConvLayerConfig, ConvNet, Pool};
-
-fn images(seed: u64, shape: &[usize], dtype: DType) -> Tensor {
-    let mut r = rng::stream(seed, "test-images", 0);
-    rng::rand_uniform(&mut r, shape, -1.0, 1.0, &Device::Cpu)
-        .unwrap()
-        .to_dtype(dtype)
-        .unwrap()
-}
-
-fn values(t: &Tensor) -> Vec<f64> {
-    t.to_dtype(DType::F64)
-        .unwrap()
-        .flatten_all()
-        .unwrap()
-        .to_vec1()
-        .unwrap()
-}
-
-/// max |a − b| / max |b|
-fn relative_error(a: &Tensor, b: &Tensor) -> f64 {
-    assert_eq!(a.dims(), b.dims());
-    let (a, b) = (values(a), values(b));
-    let scale = b.iter().fold(0f64, |m, v| m.max(v.abs())).max(1e-300);
-    let worst = a
-        .iter()
-        .zip(&b)
-        .fold(0f64, |m, (x, y)| m.max((x - y).abs()));
-    worst / scale
-}
 
 fn layer(channels: usize, kernel: usize, stride: usize, padding: usize) -> ConvLayerConfig {
     ConvLayerConfig {

@@ -2,28 +2,14 @@
 //! network has the hand-counted parameters, energies are finite on images, init is seeded, and
 //! the config rejects what it cannot build with the key to fix.
 
+mod common;
+
 use candle_core::{DType, Device, Tensor};
+use common::{images, values};
 use ebm_core::{rng, Energy, Error, Model};
 use ebm_models::{
     Activation, ConvConfig, ConvLayerConfig, ConvNet, ModelConfig, Pool, ResNet, ResNetConfig,
 };
-
-fn images(seed: u64, shape: &[usize], dtype: DType) -> Tensor {
-    let mut r = rng::stream(seed, "test-images", 0);
-    rng::rand_uniform(&mut r, shape, -1.0, 1.0, &Device::Cpu)
-        .unwrap()
-        .to_dtype(dtype)
-        .unwrap()
-}
-
-fn values(t: &Tensor) -> Vec<f64> {
-    t.to_dtype(DType::F64)
-        .unwrap()
-        .flatten_all()
-        .unwrap()
-        .to_vec1()
-        .unwrap()
-}
 
 /// Central differences of Σ_b E(x_b) (each sample's energy depends only on its own image).
 fn finite_difference_grad(e: &dyn Energy, x: &Tensor) -> Vec<f64> {
@@ -260,70 +246,4 @@ fn config_errors_name_the_key() {
     let resnet = "kind = \"resnet\"\nchannels = [32, 64]\nblocks = [1, 1]\npool = \"mean\"";
     let parsed: ModelConfig = toml::from_str(resnet).unwrap();
     assert!(matches!(parsed, ModelConfig::ResNet(c) if c.pool == Pool::Mean && !c.spectral_norm));
-}
-
-/// One ∇ₓE of the benchmark network at batch 64 on 3×32×32 (`cargo test -p ebm-models --release
-/// -- --ignored --nocapture`).
-#[test]
-#[ignore]
-fn time_benchmark_grad() {
-    let dev = Device::Cpu;
-    let m = ConvNet::new(
-        &ConvConfig::default(),
-        &[3, 32, 32],
-        &mut rng::stream(0, "init", 0),
-        &dev,
-    )
-    .unwrap();
-    let view = m.detached();
-    let x = images(9, &[64, 3, 32, 32], DType::F32);
-    let _ = view.grad(&x).unwrap();
-    let n = 5;
-    let start = std::time::Instant::now();
-    for _ in 0..n {
-        let _ = view.grad(&x).unwrap();
-    }
-    let grad = start.elapsed() / n;
-    let start = std::time::Instant::now();
-    for _ in 0..n {
-        let _ = view.energy(&x).unwrap();
-    }
-    let energy = start.elapsed() / n;
-    println!("benchmark net, batch 64, 3×32×32: energy {energy:?}, ∇ₓE {grad:?}");
-}
-
-/// Where the benchmark ∇ₓE's time goes: candle's conv backward runs, per layer, one
-/// `conv_transpose2d` (the input gradient) and one `conv2d` for the kernel gradient, which it
-/// computes even for a detached kernel (`cargo test ... -- --ignored --nocapture`).
-#[test]
-#[ignore]
-fn time_benchmark_backward_ops() {
-    let time = |what: &str, f: &dyn Fn() -> Tensor| {
-        let _ = f();
-        let start = std::time::Instant::now();
-        for _ in 0..3 {
-            let _ = f();
-        }
-        println!("{what}: {:?}", start.elapsed() / 3);
-    };
-    // (cin, cout, k, stride, input H) of the benchmark layers at batch 64, 32×32.
-    for (cin, cout, k, s, h) in [(3, 64, 3, 1, 32), (64, 128, 4, 2, 32), (128, 128, 4, 2, 16)] {
-        let x = images(1, &[64, cin, h, h], DType::F32);
-        let w = images(2, &[cout, cin, k, k], DType::F32);
-        let y = x.conv2d(&w, 1, s, 1, 1).unwrap();
-        let out_pad = h - ((y.dim(2).unwrap() - 1) * s + k - 2);
-        let name = format!("{cin}→{cout} k{k} s{s}");
-        time(&format!("{name} conv2d forward"), &|| {
-            x.conv2d(&w, 1, s, 1, 1).unwrap()
-        });
-        time(&format!("{name} input grad (conv_transpose2d)"), &|| {
-            y.conv_transpose2d(&w, 1, out_pad, s, 1).unwrap()
-        });
-        time(&format!("{name} kernel grad (conv2d)"), &|| {
-            x.transpose(0, 1)
-                .unwrap()
-                .conv2d(&y.transpose(0, 1).unwrap(), 1, 1, s, 1)
-                .unwrap()
-        });
-    }
 }

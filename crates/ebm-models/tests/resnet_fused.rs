@@ -2,38 +2,12 @@
 //! the same detached weights: energies and ∇ₓE agree to rounding (f64: 1e-10, f32: 1e-4 relative
 //! to the largest entry) with and without skip convs, spectral norm, each activation and pool.
 
-use candle_core::{DType, Device, Tensor};
+mod common;
+
+use candle_core::{DType, Device};
+use common::{images, relative_error};
 use ebm_core::{autograd_energy_and_grad, rng, Model};
 use ebm_models::{Activation, Pool, ResNet, ResNetConfig};
-
-fn images(seed: u64, shape: &[usize], dtype: DType) -> Tensor {
-    let mut r = rng::stream(seed, "test-images", 0);
-    rng::rand_uniform(&mut r, shape, -1.0, 1.0, &Device::Cpu)
-        .unwrap()
-        .to_dtype(dtype)
-        .unwrap()
-}
-
-fn values(t: &Tensor) -> Vec<f64> {
-    t.to_dtype(DType::F64)
-        .unwrap()
-        .flatten_all()
-        .unwrap()
-        .to_vec1()
-        .unwrap()
-}
-
-/// max |a − b| / max |b|
-fn relative_error(a: &Tensor, b: &Tensor) -> f64 {
-    assert_eq!(a.dims(), b.dims());
-    let (a, b) = (values(a), values(b));
-    let scale = b.iter().fold(0f64, |m, v| m.max(v.abs())).max(1e-300);
-    let worst = a
-        .iter()
-        .zip(&b)
-        .fold(0f64, |m, (x, y)| m.max((x - y).abs()));
-    worst / scale
-}
 
 fn check(name: &str, config: &ResNetConfig, x_shape: &[usize], dtype: DType, tol: f64) {
     let mut r = rng::stream(9, "init", 0);
