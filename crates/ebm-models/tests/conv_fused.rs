@@ -5,8 +5,8 @@
 
 mod common;
 
-use candle_core::{DType, Device, Tensor};
-use common::{images, relative_error, values};
+use candle_core::{DType, Device};
+use common::{finite_difference_grad, images, relative_error, values};
 use ebm_core::{autograd_energy_and_grad, rng, Energy, Model};
 use ebm_models::{Activation, ConvConfig, ConvLayerConfig, ConvNet, Pool};
 
@@ -182,24 +182,6 @@ fn fused_view_reads_the_current_spectral_norm_estimate() {
     // and sampling itself never moves it
     assert!(relative_error(&view.grad(&x).unwrap(), &after) < 1e-15);
     let _ = before;
-}
-
-/// Central differences of Σ_b E(x_b) (each image's energy depends only on that image).
-fn finite_difference_grad(e: &dyn Energy, x: &Tensor) -> Vec<f64> {
-    let h = 1e-5;
-    let base = values(x);
-    let total = |v: &[f64]| {
-        let t = Tensor::from_slice(v, x.dims(), x.device()).unwrap();
-        values(&e.energy(&t).unwrap()).iter().sum::<f64>()
-    };
-    (0..base.len())
-        .map(|i| {
-            let (mut plus, mut minus) = (base.clone(), base.clone());
-            plus[i] += h;
-            minus[i] -= h;
-            (total(&plus) - total(&minus)) / (2.0 * h)
-        })
-        .collect()
 }
 
 /// candle 0.11.1's conv backward fails with a shape mismatch on this layer (k3 s2 p0 on a width

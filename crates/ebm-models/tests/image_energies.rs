@@ -5,29 +5,11 @@
 mod common;
 
 use candle_core::{DType, Device, Tensor};
-use common::{images, values};
-use ebm_core::{rng, Energy, Error, Model};
+use common::{finite_difference_grad, images, values};
+use ebm_core::{rng, Error, Model};
 use ebm_models::{
     Activation, ConvConfig, ConvLayerConfig, ConvNet, ModelConfig, Pool, ResNet, ResNetConfig,
 };
-
-/// Central differences of Σ_b E(x_b) (each sample's energy depends only on its own image).
-fn finite_difference_grad(e: &dyn Energy, x: &Tensor) -> Vec<f64> {
-    let h = 1e-5;
-    let base = values(x);
-    let total = |v: &[f64]| {
-        let t = Tensor::from_slice(v, x.dims(), x.device()).unwrap();
-        values(&e.energy(&t).unwrap()).iter().sum::<f64>()
-    };
-    (0..base.len())
-        .map(|i| {
-            let (mut plus, mut minus) = (base.clone(), base.clone());
-            plus[i] += h;
-            minus[i] -= h;
-            (total(&plus) - total(&minus)) / (2.0 * h)
-        })
-        .collect()
-}
 
 fn assert_grad_matches_fd(name: &str, model: &dyn Model, x: &Tensor) {
     let view = model.detached();
