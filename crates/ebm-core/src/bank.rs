@@ -18,27 +18,30 @@ pub enum ChainInit {
     Normal {
         #[serde(default)]
         mean: f64,
-        #[serde(default = "one")]
+        #[serde(default = "ChainInit::standard_std")]
         std: f64,
     },
     /// U(low, high) in every coordinate.
     Uniform { low: f64, high: f64 },
 }
 
-fn one() -> f64 {
-    1.0
-}
-
 impl Default for ChainInit {
+    /// N(0, 1).
     fn default() -> Self {
         ChainInit::Normal {
             mean: 0.0,
-            std: 1.0,
+            std: ChainInit::standard_std(),
         }
     }
 }
 
 impl ChainInit {
+    /// The std of `normal` when none is given, 1. serde cannot give an enum variant a
+    /// container default, so the variant field names this function, and so does `default()`.
+    fn standard_std() -> f64 {
+        1.0
+    }
+
     pub fn validate(&self, key: &str) -> Result<()> {
         match self {
             ChainInit::Normal { mean, std } if !(mean.is_finite() && *std > 0.0) => {
@@ -138,10 +141,10 @@ impl ChainBank {
         device: &Device,
     ) -> Result<Drawn> {
         if n > self.capacity {
-            return Err(Error::Msg(format!(
-                "cannot draw {n} chains from a bank of {}: make the bank at least the batch size",
-                self.capacity
-            )));
+            return Err(Error::invalid_argument(
+                format!("draw {n} chains from a bank of {}", self.capacity),
+                "make the bank at least the batch size",
+            ));
         }
         let per = self.per_chain();
         let slots = rand::seq::index::sample(rng, self.capacity, n).into_vec();
@@ -166,12 +169,15 @@ impl ChainBank {
         let per = self.per_chain();
         let values = x.flatten_all()?.to_vec1::<f32>()?;
         if values.len() != slots.len() * per {
-            return Err(Error::Msg(format!(
-                "write_back: {} slots but {} values (expected {} per chain)",
-                slots.len(),
-                values.len(),
-                per
-            )));
+            return Err(Error::shape(
+                "chains written back to the bank",
+                format!(
+                    "{} slots but {} values (expected {} per chain)",
+                    slots.len(),
+                    values.len(),
+                    per
+                ),
+            ));
         }
         for (i, &s) in slots.iter().enumerate() {
             self.chains[s * per..(s + 1) * per].copy_from_slice(&values[i * per..(i + 1) * per]);
@@ -286,10 +292,28 @@ mod tests {
     }
 
     #[test]
+    fn chain_init_defaults_are_written_once() {
+        let parsed: ChainInit = toml::from_str("kind = \"normal\"").unwrap();
+        assert_eq!(parsed, ChainInit::default());
+        assert_eq!(
+            parsed,
+            ChainInit::Normal {
+                mean: 0.0,
+                std: 1.0
+            }
+        );
+        assert!(toml::from_str::<ChainInit>("kind = \"normal\"\nsd = 1.0").is_err());
+    }
+
+    #[test]
     fn bad_sizes_are_errors() {
         let mut rng = rng::stream(3, "bank", 0);
         let mut bank = ChainBank::new(5, &[2], ChainInit::default(), &mut rng);
-        assert!(bank.draw(6, 0.0, &mut rng, &Device::Cpu).is_err());
+        let e = bank.draw(6, 0.0, &mut rng, &Device::Cpu).err().unwrap();
+        assert!(matches!(e, Error::InvalidArgument { .. }), "{e}");
+        assert!(e.to_string().contains("cannot draw 6 chains from a bank of 5"), "{e}");
+        let e = bank.write_back(&[0, 1], &Tensor::zeros((3, 2), candle_core::DType::F32, &Device::Cpu).unwrap());
+        assert!(matches!(e, Err(Error::Shape { .. })));
         let wrong = Tensor::zeros((4, 2), candle_core::DType::F32, &Device::Cpu).unwrap();
         assert!(bank.restore(&wrong).is_err());
         assert!(ChainInit::Uniform {

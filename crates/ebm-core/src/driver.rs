@@ -65,7 +65,7 @@ impl SampleOutput {
     /// ESS, split-R̂, mean and variance per dimension of the flattened state, over the kept
     /// states after burn-in. Needs the trajectory, at least 2 chains and at least 4 such states.
     pub fn diagnostics(&self) -> Result<Vec<Diagnostics>> {
-        let missing = |what: String| Error::Msg(format!("cannot compute diagnostics: {what}"));
+        let missing = |what: String| Error::invalid_argument("compute diagnostics", what);
         if self.trajectory.is_empty() && !self.kept_steps.is_empty() {
             return Err(missing(
                 "the trajectory was not kept (set SampleOptions::keep_trajectory)".into(),

@@ -103,11 +103,9 @@ pub fn double_backward_active() -> Result<bool> {
 /// `Var` copy is used. Errors unless double backward is active ([`ensure_double_backward`]).
 pub fn differentiable_grad<E: Energy + ?Sized>(energy: &E, x: &Tensor) -> Result<(Tensor, Tensor)> {
     if !double_backward_active()? {
-        return Err(Error::Msg(format!(
-            "this energy's ∇ₓE is computed by autograd, and differentiating it again needs \
-             {DOUBLE_BACKWARD_ENV}=1 set before the first backward: call \
-             ebm_core::ensure_double_backward() at start-up"
-        )));
+        return Err(Error::DoubleBackwardInactive {
+            what: "differentiating this energy's autograd ∇ₓE again".into(),
+        });
     }
     let x = if x.track_op() {
         x.clone()

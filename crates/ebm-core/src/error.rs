@@ -31,7 +31,29 @@ pub enum Error {
     #[error("cannot restore {what}: {message}")]
     State { what: String, message: String },
 
-    /// Anything else a plugin wants to report, with context.
+    /// A call that cannot be honoured with these arguments or in this state (a precondition of
+    /// the API, not a config key): `what` is the operation, e.g. "compute diagnostics".
+    #[error("cannot {what}: {message}")]
+    InvalidArgument { what: String, message: String },
+
+    /// Tensors or buffers whose shapes do not fit together: `what` names the value.
+    #[error("wrong shape for {what}: {message}")]
+    Shape { what: String, message: String },
+
+    /// A numerical method gave up (step-size underflow, too many steps): `what` names it.
+    #[error("{what} failed: {message}")]
+    Numerical { what: String, message: String },
+
+    /// Second-order autograd was needed but candle detaches gradients in this process.
+    #[error(
+        "{what} needs double backward, but candle detaches gradients in this process: call \
+         ebm_core::ensure_double_backward() at start-up (before any backward) or set {}=1",
+        crate::DOUBLE_BACKWARD_ENV
+    )]
+    DoubleBackwardInactive { what: String },
+
+    /// Free-form text, for users' plugins that have no better variant. The built-in crates use
+    /// the typed variants above.
     #[error("{0}")]
     Msg(String),
 }
@@ -45,6 +67,30 @@ fn origin_suffix(origin: &str) -> String {
 }
 
 impl Error {
+    /// [`Error::InvalidArgument`]: `what` is the operation ("cannot {what}: {message}").
+    pub fn invalid_argument(what: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::InvalidArgument {
+            what: what.into(),
+            message: message.into(),
+        }
+    }
+
+    /// [`Error::Shape`]: `what` names the value whose shape is wrong.
+    pub fn shape(what: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::Shape {
+            what: what.into(),
+            message: message.into(),
+        }
+    }
+
+    /// [`Error::Numerical`]: `what` names the method that gave up.
+    pub fn numerical(what: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::Numerical {
+            what: what.into(),
+            message: message.into(),
+        }
+    }
+
     /// A configuration error for `key` with no known origin yet (the caller adds it).
     pub fn config(key: impl Into<String>, message: impl Into<String>) -> Self {
         Error::Config {

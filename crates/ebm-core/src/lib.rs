@@ -42,7 +42,7 @@ pub use loss::{Loss, LossOut, TrainCtx};
 pub use registry::{
     build_integrator, build_interpolant, build_loss, build_sampler, integrator_names,
     interpolant_names, loss_names, sampler_names, IntegratorPlugin, InterpolantPlugin, LossPlugin,
-    PluginArgs, PluginSpec, SamplerPlugin,
+    Plugin, PluginArgs, PluginSpec, SamplerPlugin,
 };
 pub use rng::{Rng, RngState};
 pub use sampler::{run_chains, RunSummary, Sampler, StepCtx, StepInfo};

@@ -1,6 +1,8 @@
 //! The plugin registry: built-in and user samplers, losses, interpolants and integrators, found
-//! by name at link time (`inventory`). A plugin's parameters are its own serde struct with `deny_unknown_fields`,
-//! parsed from the TOML section that names it, so a typo is an error naming the key.
+//! by name at link time (`inventory`). All four kinds are one generic [`Plugin<T>`], listed and
+//! built by one pair of generic functions, so they share the lookup and its errors. A plugin's
+//! parameters are its own serde struct with `deny_unknown_fields`, parsed from the TOML section
+//! that names it, so a typo is an error naming the key.
 //!
 //! ```ignore
 //! ebm_core::register_sampler!("my_sampler", |args| {
@@ -63,29 +65,22 @@ impl PluginArgs<'_> {
     }
 }
 
+/// A registered plugin whose factory builds a `Box<T>` (`T` is `dyn Sampler`, `dyn Loss`, ...).
+/// One generic type, so the four plugin kinds share one registry mechanism: registration
+/// ([`inventory`]), listing and lookup are each written once below.
+pub struct Plugin<T: ?Sized + 'static> {
+    pub name: &'static str,
+    pub build: fn(&PluginArgs) -> Result<Box<T>>,
+}
+
 /// A registered sampler: its name and its factory.
-pub struct SamplerPlugin {
-    pub name: &'static str,
-    pub build: fn(&PluginArgs) -> Result<Box<dyn Sampler>>,
-}
-
+pub type SamplerPlugin = Plugin<dyn Sampler>;
 /// A registered loss: its name and its factory.
-pub struct LossPlugin {
-    pub name: &'static str,
-    pub build: fn(&PluginArgs) -> Result<Box<dyn Loss>>,
-}
-
+pub type LossPlugin = Plugin<dyn Loss>;
 /// A registered interpolant: its name and its factory.
-pub struct InterpolantPlugin {
-    pub name: &'static str,
-    pub build: fn(&PluginArgs) -> Result<Box<dyn Interpolant>>,
-}
-
+pub type InterpolantPlugin = Plugin<dyn Interpolant>;
 /// A registered integrator: its name and its factory.
-pub struct IntegratorPlugin {
-    pub name: &'static str,
-    pub build: fn(&PluginArgs) -> Result<Box<dyn Integrator>>,
-}
+pub type IntegratorPlugin = Plugin<dyn Integrator>;
 
 inventory::collect!(SamplerPlugin);
 inventory::collect!(LossPlugin);
@@ -124,79 +119,76 @@ macro_rules! register_integrator {
     };
 }
 
+/// Names of every linked plugin of one kind, sorted.
+fn names<T: ?Sized + 'static>() -> Vec<&'static str>
+where
+    Plugin<T>: inventory::Collect,
+{
+    let mut v: Vec<_> = inventory::iter::<Plugin<T>>
+        .into_iter()
+        .map(|p| p.name)
+        .collect();
+    v.sort_unstable();
+    v
+}
+
+/// Builds the plugin `spec.kind` of one kind from `[section]`; an unknown name is a config
+/// error on `section.kind` that lists the known ones.
+fn build<T: ?Sized + 'static>(section: &str, spec: &PluginSpec) -> Result<Box<T>>
+where
+    Plugin<T>: inventory::Collect,
+{
+    let plugin = inventory::iter::<Plugin<T>>
+        .into_iter()
+        .find(|p| p.name == spec.kind)
+        .ok_or_else(|| Error::UnknownPlugin {
+            section: section.into(),
+            name: spec.kind.clone(),
+            origin: String::new(),
+            known: names::<T>().into_iter().map(String::from).collect(),
+        })?;
+    (plugin.build)(&PluginArgs { section, spec })
+}
+
 /// Names of every linked sampler, sorted.
 pub fn sampler_names() -> Vec<&'static str> {
-    let mut v: Vec<_> = inventory::iter::<SamplerPlugin>
-        .into_iter()
-        .map(|p| p.name)
-        .collect();
-    v.sort_unstable();
-    v
-}
-
-/// Names of every linked loss, sorted.
-pub fn loss_names() -> Vec<&'static str> {
-    let mut v: Vec<_> = inventory::iter::<LossPlugin>
-        .into_iter()
-        .map(|p| p.name)
-        .collect();
-    v.sort_unstable();
-    v
-}
-
-fn unknown(section: &str, name: &str, known: Vec<&'static str>) -> Error {
-    Error::UnknownPlugin {
-        section: section.into(),
-        name: name.into(),
-        origin: String::new(),
-        known: known.into_iter().map(String::from).collect(),
-    }
+    names::<dyn Sampler>()
 }
 
 /// Builds the sampler `spec.kind` from `[section]`.
 pub fn build_sampler(section: &str, spec: &PluginSpec) -> Result<Box<dyn Sampler>> {
-    let plugin = inventory::iter::<SamplerPlugin>
-        .into_iter()
-        .find(|p| p.name == spec.kind)
-        .ok_or_else(|| unknown(section, &spec.kind, sampler_names()))?;
-    (plugin.build)(&PluginArgs { section, spec })
+    build(section, spec)
+}
+
+/// Names of every linked loss, sorted.
+pub fn loss_names() -> Vec<&'static str> {
+    names::<dyn Loss>()
 }
 
 /// Builds the loss `spec.kind` from `[section]`.
 pub fn build_loss(section: &str, spec: &PluginSpec) -> Result<Box<dyn Loss>> {
-    let plugin = inventory::iter::<LossPlugin>
-        .into_iter()
-        .find(|p| p.name == spec.kind)
-        .ok_or_else(|| unknown(section, &spec.kind, loss_names()))?;
-    (plugin.build)(&PluginArgs { section, spec })
+    build(section, spec)
 }
 
-// The newer registries repeat the sampler/loss lookup; a macro writes it once for both.
-macro_rules! lookup {
-    ($names:ident, $build:ident, $plugin:ty, $out:ty, $what:literal) => {
-        #[doc = concat!("Names of every linked ", $what, ", sorted.")]
-        pub fn $names() -> Vec<&'static str> {
-            let mut v: Vec<_> = inventory::iter::<$plugin>
-                .into_iter()
-                .map(|p| p.name)
-                .collect();
-            v.sort_unstable();
-            v
-        }
-
-        #[doc = concat!("Builds the ", $what, " `spec.kind` from `[section]`.")]
-        pub fn $build(section: &str, spec: &PluginSpec) -> Result<Box<$out>> {
-            let plugin = inventory::iter::<$plugin>
-                .into_iter()
-                .find(|p| p.name == spec.kind)
-                .ok_or_else(|| unknown(section, &spec.kind, $names()))?;
-            (plugin.build)(&PluginArgs { section, spec })
-        }
-    };
+/// Names of every linked interpolant, sorted.
+pub fn interpolant_names() -> Vec<&'static str> {
+    names::<dyn Interpolant>()
 }
 
-lookup! { interpolant_names, build_interpolant, InterpolantPlugin, dyn Interpolant, "interpolant" }
-lookup! { integrator_names, build_integrator, IntegratorPlugin, dyn Integrator, "integrator" }
+/// Builds the interpolant `spec.kind` from `[section]`.
+pub fn build_interpolant(section: &str, spec: &PluginSpec) -> Result<Box<dyn Interpolant>> {
+    build(section, spec)
+}
+
+/// Names of every linked integrator, sorted.
+pub fn integrator_names() -> Vec<&'static str> {
+    names::<dyn Integrator>()
+}
+
+/// Builds the integrator `spec.kind` from `[section]`.
+pub fn build_integrator(section: &str, spec: &PluginSpec) -> Result<Box<dyn Integrator>> {
+    build(section, spec)
+}
 
 #[cfg(test)]
 mod tests {
@@ -237,6 +229,54 @@ mod tests {
         assert!(e.contains("`sampler.step_size`"), "{e}");
         let e = args_err("kind = \"x\"\nstep_size = 1.0\ninner = { b = 1 }");
         assert!(e.contains("`sampler.inner.b`"), "{e}");
+    }
+
+    /// A do-nothing integrator, registered twice under names that sort differently from their
+    /// registration order, to test the shared mechanism without linking the plugin crates.
+    struct Still;
+    impl Integrator for Still {
+        fn name(&self) -> &'static str {
+            "still"
+        }
+        fn step(
+            &self,
+            _: &crate::Drift,
+            x: &candle_core::Tensor,
+            _: f64,
+            _: f64,
+            _: Option<&candle_core::Tensor>,
+        ) -> Result<candle_core::Tensor> {
+            Ok(x.clone())
+        }
+    }
+    fn build_still(_: &PluginArgs) -> Result<Box<dyn Integrator>> {
+        Ok(Box::new(Still))
+    }
+    crate::register_integrator!("zz_test_still", build_still);
+    crate::register_integrator!("aa_test_still", build_still);
+
+    #[test]
+    fn registered_plugins_are_listed_sorted_and_built_by_name() {
+        let names = integrator_names();
+        let (a, z) = (
+            names.iter().position(|n| *n == "aa_test_still"),
+            names.iter().position(|n| *n == "zz_test_still"),
+        );
+        assert!(matches!((a, z), (Some(a), Some(z)) if a < z), "{names:?}");
+        let built = build_integrator("integrator", &PluginSpec::new("zz_test_still")).unwrap();
+        assert_eq!(built.name(), "still");
+        // The other kinds are separate registries: an integrator is no loss.
+        assert!(!loss_names().contains(&"zz_test_still"));
+        let e = build_integrator("flow.integrator", &PluginSpec::new("nope"))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            e.contains("`flow.integrator.kind`")
+                && e.contains("unknown flow.integrator `nope`")
+                && e.contains("aa_test_still, zz_test_still"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -12,35 +12,24 @@ use serde::{Deserialize, Serialize};
 
 /// `[integrator] kind = "dopri5"`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct Dopri5Params {
     /// Relative tolerance on each component's local error.
-    #[serde(default = "default_rtol")]
     pub rtol: f64,
     /// Absolute tolerance on each component's local error.
-    #[serde(default = "default_atol")]
     pub atol: f64,
     /// Attempted (accepted + rejected) steps before giving up.
-    #[serde(default = "default_max_steps")]
     pub max_steps: usize,
 }
 
-fn default_rtol() -> f64 {
-    1e-5
-}
-fn default_atol() -> f64 {
-    1e-5
-}
-fn default_max_steps() -> usize {
-    10_000
-}
-
 impl Default for Dopri5Params {
+    /// rtol = atol = 1e-5 (the probability-flow ODE sampler of Song et al. 2021) and 10,000
+    /// attempted steps.
     fn default() -> Self {
         Dopri5Params {
-            rtol: default_rtol(),
-            atol: default_atol(),
-            max_steps: default_max_steps(),
+            rtol: 1e-5,
+            atol: 1e-5,
+            max_steps: 10_000,
         }
     }
 }
@@ -114,9 +103,10 @@ impl Dopri5 {
             max_steps,
         } = self.params;
         if !(t0.is_finite() && t1.is_finite()) {
-            return Err(Error::Msg(format!(
-                "dopri5 needs finite times, got [{t0}, {t1}]"
-            )));
+            return Err(Error::invalid_argument(
+                "integrate with dopri5",
+                format!("times must be finite, got [{t0}, {t1}]"),
+            ));
         }
         let span = t1 - t0;
         let mut stats = Stats::default();
@@ -129,10 +119,14 @@ impl Dopri5 {
         let mut h = initial_step(drift, &x, &k1, t, dir, rtol, atol)?.min(span.abs());
         while (t1 - t) * dir > 0.0 {
             if stats.steps + stats.rejected >= max_steps {
-                return Err(Error::Msg(format!(
-                    "dopri5 hit `integrator.max_steps` = {max_steps} at t = {t} of [{t0}, {t1}] \
-                     (step {h:e}, rtol {rtol:e}, atol {atol:e}); raise max_steps or loosen rtol/atol"
-                )));
+                return Err(Error::numerical(
+                    "dopri5",
+                    format!(
+                        "hit `integrator.max_steps` = {max_steps} at t = {t} of [{t0}, {t1}] \
+                         (step {h:e}, rtol {rtol:e}, atol {atol:e}); raise max_steps or loosen \
+                         rtol/atol"
+                    ),
+                ));
             }
             // Land exactly on t1 rather than overshooting it.
             let last = h >= (t1 - t).abs();
@@ -160,9 +154,12 @@ impl Dopri5 {
                 h = dt.abs() * factor.min(1.0);
             }
             if !(h > f64::EPSILON * t.abs().max(1.0)) {
-                return Err(Error::Msg(format!(
-                    "dopri5 step size underflow ({h:e}) at t = {t}: the drift is stiff or not finite"
-                )));
+                return Err(Error::numerical(
+                    "dopri5",
+                    format!(
+                        "step size underflow ({h:e}) at t = {t}: the drift is stiff or not finite"
+                    ),
+                ));
             }
         }
         Ok((x, stats))

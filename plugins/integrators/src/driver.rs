@@ -15,20 +15,18 @@ pub fn integrate(
     n_steps: usize,
     mut noise: Option<(&mut Rng, f64)>,
 ) -> Result<Tensor> {
+    let invalid = |message: String| {
+        Error::invalid_argument(format!("integrate with {}", integrator.name()), message)
+    };
     if n_steps == 0 {
-        return Err(Error::Msg(format!(
-            "{} integration needs n_steps >= 1",
-            integrator.name()
-        )));
+        return Err(invalid("n_steps must be >= 1, got 0".into()));
     }
     if !(t0.is_finite() && t1.is_finite()) {
-        return Err(Error::Msg(format!(
-            "integration needs finite times, got [{t0}, {t1}]"
-        )));
+        return Err(invalid(format!("times must be finite, got [{t0}, {t1}]")));
     }
     if let Some((_, g)) = &noise {
         if !(g.is_finite() && *g >= 0.0) {
-            return Err(Error::Msg(format!(
+            return Err(invalid(format!(
                 "diffusion g must be finite and >= 0, got {g}"
             )));
         }

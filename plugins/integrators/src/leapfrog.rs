@@ -31,7 +31,10 @@ pub fn leapfrog(
     inv_mass: &Tensor,
 ) -> Result<LeapfrogEnd> {
     if n_steps == 0 {
-        return Err(Error::Msg("leapfrog needs at least one step".into()));
+        return Err(Error::invalid_argument(
+            "run leapfrog",
+            "n_steps must be >= 1, got 0",
+        ));
     }
     let drift = |x: &Tensor, p: &Tensor| -> Result<Tensor> {
         Ok((x + (p.broadcast_mul(inv_mass)? * step)?)?)
@@ -66,9 +69,10 @@ impl Leapfrog {
     fn halves(x: &Tensor) -> Result<(Tensor, Tensor)> {
         let w = x.dim(D::Minus1)?;
         if w % 2 != 0 {
-            return Err(Error::Msg(format!(
-                "leapfrog needs a phase-space state [q | p] of even width, got {w}"
-            )));
+            return Err(Error::shape(
+                "leapfrog's phase-space state [q | p]",
+                format!("the last dimension must be even, got {w}"),
+            ));
         }
         Ok((
             x.narrow(D::Minus1, 0, w / 2)?,

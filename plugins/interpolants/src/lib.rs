@@ -33,10 +33,10 @@ fn no_params(args: &PluginArgs) -> Result<()> {
 /// `t` must be a rank-1 `[B]` tensor; naming the shape beats a broadcast error deep in candle.
 fn check_t(t: &candle_core::Tensor) -> Result<()> {
     if t.rank() != 1 {
-        return Err(Error::Msg(format!(
-            "interpolant times must have shape [B], got {:?}",
-            t.dims()
-        )));
+        return Err(Error::shape(
+            "interpolant times",
+            format!("expected [B], got {:?}", t.dims()),
+        ));
     }
     Ok(())
 }

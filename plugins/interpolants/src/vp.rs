@@ -17,29 +17,20 @@ const SIGMA_FLOOR: f64 = 1e-12;
 
 /// `[interpolant] kind = "variance_preserving"`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct VpParams {
     /// β at the data end (t = 1).
-    #[serde(default = "default_beta_min")]
     pub beta_min: f64,
     /// β at the noise end (t = 0).
-    #[serde(default = "default_beta_max")]
     pub beta_max: f64,
 }
 
-fn default_beta_min() -> f64 {
-    0.1
-}
-
-fn default_beta_max() -> f64 {
-    20.0
-}
-
 impl Default for VpParams {
+    /// Song et al.'s (2021) VP SDE: β from 0.1 to 20.
     fn default() -> Self {
         VpParams {
-            beta_min: default_beta_min(),
-            beta_max: default_beta_max(),
+            beta_min: 0.1,
+            beta_max: 20.0,
         }
     }
 }

@@ -17,24 +17,22 @@ use serde::{Deserialize, Serialize};
 
 /// A geometric ladder of noise levels.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct SigmaLadder {
-    #[serde(default = "d_max")]
     pub max: f64,
-    #[serde(default = "d_min")]
     pub min: f64,
-    #[serde(default = "d_n")]
     pub n: usize,
 }
 
-fn d_max() -> f64 {
-    1.0
-}
-fn d_min() -> f64 {
-    0.01
-}
-fn d_n() -> usize {
-    10
+impl Default for SigmaLadder {
+    /// Song & Ermon's (2019) ladder: 10 levels from 1 down to 0.01.
+    fn default() -> Self {
+        SigmaLadder {
+            max: 1.0,
+            min: 0.01,
+            n: 10,
+        }
+    }
 }
 
 impl SigmaLadder {
@@ -52,13 +50,11 @@ impl SigmaLadder {
 
 /// `[loss] kind = "denoising_score_matching"`: `sigma` or `sigmas`, not both.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct DsmParams {
     /// One noise level (0.1 when neither key is given).
-    #[serde(default)]
     pub sigma: Option<f64>,
     /// A ladder of noise levels.
-    #[serde(default)]
     pub sigmas: Option<SigmaLadder>,
 }
 

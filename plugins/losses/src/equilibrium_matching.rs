@@ -11,7 +11,7 @@
 //! whose E is an energy a Metropolis sampler can use too) or the output of `output = "field"`.
 
 use crate::path::{
-    default_interpolant, default_source_std, mean_squared, model_field, Path, TimeSampler,
+    default_interpolant, mean_squared, model_field, Path, TimeSampler, DEFAULT_SOURCE_STD,
 };
 use crate::score_matching::scalar;
 use candle_core::Tensor;
@@ -33,42 +33,30 @@ pub enum GradientScale {
 
 /// `[loss] kind = "equilibrium_matching"`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct EqmParams {
-    #[serde(default = "default_interpolant")]
     pub interpolant: PluginSpec,
-    #[serde(default)]
     pub time: TimeSampler,
     /// s of the source N(0, s²I) at t = 0: sample from the same (`[eval] init`).
-    #[serde(default = "default_source_std")]
     pub source_std: f64,
     /// c(γ)'s shape.
-    #[serde(default)]
     pub ct: GradientScale,
     /// a, where `truncated` starts to decay.
-    #[serde(default = "default_threshold")]
     pub ct_threshold: f64,
     /// λ, the gradient magnitude away from the data.
-    #[serde(default = "default_multiplier")]
     pub ct_multiplier: f64,
 }
 
-fn default_threshold() -> f64 {
-    0.8
-}
-fn default_multiplier() -> f64 {
-    4.0
-}
-
 impl Default for EqmParams {
+    /// The linear path from N(0, I), uniform γ, and the truncated c(γ) with a = 0.8, λ = 4.
     fn default() -> Self {
         EqmParams {
             interpolant: default_interpolant(),
             time: TimeSampler::default(),
-            source_std: default_source_std(),
+            source_std: DEFAULT_SOURCE_STD,
             ct: GradientScale::default(),
-            ct_threshold: default_threshold(),
-            ct_multiplier: default_multiplier(),
+            ct_threshold: 0.8,
+            ct_multiplier: 4.0,
         }
     }
 }

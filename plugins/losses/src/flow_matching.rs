@@ -10,7 +10,7 @@
 //! outputs −v. Generate with the `flow` sampler, which integrates dx/dt = v from t = 0 to 1.
 
 use crate::path::{
-    default_interpolant, default_source_std, mean_squared, model_field, Path, TimeSampler,
+    default_interpolant, mean_squared, model_field, Path, TimeSampler, DEFAULT_SOURCE_STD,
 };
 use crate::score_matching::scalar;
 use candle_core::Tensor;
@@ -19,25 +19,23 @@ use serde::{Deserialize, Serialize};
 
 /// `[loss] kind = "flow_matching"`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct FlowMatchingParams {
     /// The path from noise (t = 0) to data (t = 1).
-    #[serde(default = "default_interpolant")]
     pub interpolant: PluginSpec,
     /// How t is drawn per example.
-    #[serde(default)]
     pub time: TimeSampler,
     /// s of the source N(0, s²I) at t = 0: sample from the same (`[eval] init`).
-    #[serde(default = "default_source_std")]
     pub source_std: f64,
 }
 
 impl Default for FlowMatchingParams {
+    /// The rectified-flow setting: the linear path from N(0, I), uniform t.
     fn default() -> Self {
         FlowMatchingParams {
             interpolant: default_interpolant(),
             time: TimeSampler::default(),
-            source_std: default_source_std(),
+            source_std: DEFAULT_SOURCE_STD,
         }
     }
 }

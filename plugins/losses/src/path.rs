@@ -17,16 +17,18 @@ pub enum TimeSampler {
     LogitNormal {
         #[serde(default)]
         mean: f64,
-        #[serde(default = "one")]
+        #[serde(default = "TimeSampler::standard_std")]
         std: f64,
     },
 }
 
-fn one() -> f64 {
-    1.0
-}
-
 impl TimeSampler {
+    /// The std of `logit_normal` when none is given, 1 (Esser et al.'s choice). serde cannot
+    /// give an enum variant a container default, so the variant field names this function.
+    fn standard_std() -> f64 {
+        1.0
+    }
+
     pub fn validate(&self, key: &str) -> Result<()> {
         if let TimeSampler::LogitNormal { mean, std } = self {
             if !(mean.is_finite() && *std > 0.0 && std.is_finite()) {
@@ -57,6 +59,7 @@ fn sigmoid(z: &Tensor) -> Result<Tensor> {
     Ok((z.neg()?.exp()? + 1.0)?.recip()?)
 }
 
+/// The path flow and equilibrium matching use when the config names none: linear.
 pub fn default_interpolant() -> PluginSpec {
     PluginSpec::new("linear")
 }
@@ -116,9 +119,8 @@ pub fn mean_squared(a: &Tensor, b: &Tensor) -> Result<Tensor> {
     Ok((a - b)?.sqr()?.mean_all()?)
 }
 
-pub fn default_source_std() -> f64 {
-    1.0
-}
+/// s of the source N(0, s²I) when the config gives none: the standard normal.
+pub const DEFAULT_SOURCE_STD: f64 = 1.0;
 
 /// The source's std must be a positive number.
 fn validate_source_std(key: &str, s: f64) -> Result<()> {

@@ -31,23 +31,18 @@ pub enum Hessian {
 
 /// `[loss] kind = "score_matching"`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct ScoreMatchingParams {
-    #[serde(default)]
     pub hessian: Hessian,
     /// Probes per example for `hessian = "hutchinson"`.
-    #[serde(default = "one")]
     pub n_probes: usize,
     /// σ of the Gaussian blur applied to each batch (0: the data as they are).
-    #[serde(default)]
     pub data_noise: f64,
 }
 
-pub(crate) fn one() -> usize {
-    1
-}
-
 impl Default for ScoreMatchingParams {
+    /// The exact trace on the data as they are (Hyvärinen's objective); one probe if switched
+    /// to Hutchinson.
     fn default() -> Self {
         ScoreMatchingParams {
             hessian: Hessian::Exact,
@@ -94,11 +89,9 @@ pub(crate) fn require_double_backward(loss: &str, why: &str) -> Result<()> {
     if ebm_core::double_backward_active()? {
         return Ok(());
     }
-    Err(Error::Msg(format!(
-        "{loss}: {why} needs double backward, but candle detaches gradients in this process: call \
-         ebm_core::ensure_double_backward() at start-up (before any backward) or set {}=1",
-        ebm_core::DOUBLE_BACKWARD_ENV
-    )))
+    Err(Error::DoubleBackwardInactive {
+        what: format!("{loss}: {why}"),
+    })
 }
 
 /// ∇ₓE(x) `[B, ...]`, differentiable with respect to the parameters (and to `x` if it is tracked).

@@ -7,7 +7,7 @@
 //! Needs double backward (see `score_matching.rs`).
 
 use crate::score_matching::{
-    gaussian, input_grad, input_var, one, per_example_sum, perturb, rademacher,
+    gaussian, input_grad, input_var, per_example_sum, perturb, rademacher,
     require_double_backward, scalar, validate_data_noise, vhv,
 };
 use candle_core::Tensor;
@@ -26,18 +26,26 @@ pub enum Projection {
 }
 
 /// `[loss] kind = "sliced_score_matching"`.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct SlicedParams {
     /// Projections per example (the paper uses 1).
-    #[serde(default = "one")]
     pub n_projections: usize,
-    #[serde(default)]
     pub projection: Projection,
     /// σ of the Gaussian blur applied to each batch (0: the data as they are), as in
     /// `score_matching`.
-    #[serde(default)]
     pub data_noise: f64,
+}
+
+impl Default for SlicedParams {
+    /// One Rademacher projection per example on the data as they are (the paper's count).
+    fn default() -> Self {
+        SlicedParams {
+            n_projections: 1,
+            projection: Projection::Rademacher,
+            data_noise: 0.0,
+        }
+    }
 }
 
 impl SlicedParams {
