@@ -311,8 +311,15 @@ mod tests {
         let mut bank = ChainBank::new(5, &[2], ChainInit::default(), &mut rng);
         let e = bank.draw(6, 0.0, &mut rng, &Device::Cpu).err().unwrap();
         assert!(matches!(e, Error::InvalidArgument { .. }), "{e}");
-        assert!(e.to_string().contains("cannot draw 6 chains from a bank of 5"), "{e}");
-        let e = bank.write_back(&[0, 1], &Tensor::zeros((3, 2), candle_core::DType::F32, &Device::Cpu).unwrap());
+        assert!(
+            e.to_string()
+                .contains("cannot draw 6 chains from a bank of 5"),
+            "{e}"
+        );
+        let e = bank.write_back(
+            &[0, 1],
+            &Tensor::zeros((3, 2), candle_core::DType::F32, &Device::Cpu).unwrap(),
+        );
         assert!(matches!(e, Err(Error::Shape { .. })));
         let wrong = Tensor::zeros((4, 2), candle_core::DType::F32, &Device::Cpu).unwrap();
         assert!(bank.restore(&wrong).is_err());

@@ -120,6 +120,13 @@ impl Error {
         }
     }
 
+    /// True for errors in what the user gave: a parameter, the data folder or a data file, a
+    /// saved batcher state. False only for a failed tensor operation, which is ours. (A launcher
+    /// exits with 2 for the first kind, 1 for the second.)
+    pub fn is_user_input(&self) -> bool {
+        !matches!(self, Error::Tensor(_))
+    }
+
     /// The file-error kind, if this is a [`Error::BadFile`].
     pub fn file_kind(&self) -> Option<FileErrorKind> {
         match self {
@@ -131,6 +138,21 @@ impl Error {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn only_tensor_failures_are_not_user_input() {
+        use super::Error;
+        assert!(Error::param("data.noise", "must be >= 0").is_user_input());
+        let bad = Error::file(
+            std::path::Path::new("x.idx"),
+            16,
+            super::FileErrorKind::Truncated,
+            "ends early",
+        );
+        assert!(bad.is_user_input());
+        let tensor = Error::Tensor(candle_core::Error::Msg("oom".into()));
+        assert!(!tensor.is_user_input());
+    }
+
     #[test]
     fn thousands_groups_digits() {
         assert_eq!(super::thousands(0), "0");

@@ -38,7 +38,10 @@ mod shuffle;
 mod toy;
 
 pub use batcher::{Batcher, BatcherState};
-pub use config::{DataConfig, Split};
+pub use config::{
+    Checkerboard, Cifar10, Circles, DataConfig, EightGaussians, FashionMnist, GaussianMixture,
+    Pinwheel, Split, SwissRoll, TwoMoons, TwoSpirals,
+};
 pub use error::{Error, FileErrorKind, Result};
 pub use images::cifar::{read_cifar_batch, write_synthetic_cifar};
 pub use images::idx::{read_idx_images, read_idx_labels, read_idx_pair, IdxImages};

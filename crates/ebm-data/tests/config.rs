@@ -1,6 +1,6 @@
 //! The `[data]` TOML section: defaults, typos, unknown kinds and parameter validation.
 
-use ebm_data::{DataConfig, Error};
+use ebm_data::{Circles, DataConfig, Error, FashionMnist, Pinwheel, TwoMoons};
 use serde::Deserialize;
 
 #[derive(Debug, Deserialize)]
@@ -17,21 +17,21 @@ fn kind_alone_gives_reference_defaults() {
     let config = parse(r#"kind = "two_moons""#).expect("parses");
     assert_eq!(
         config,
-        DataConfig::TwoMoons {
+        DataConfig::TwoMoons(TwoMoons {
             n_samples: 2000,
             noise: 0.05
-        }
+        })
     );
     assert_eq!(config, DataConfig::default());
     let pinwheel = parse(r#"kind = "pinwheel""#).expect("parses");
-    let want = DataConfig::Pinwheel {
+    let want = DataConfig::Pinwheel(Pinwheel {
         n_samples: 2000,
         n_classes: 5,
         noise: 0.05,
         radial_scale: 2.0,
         angular_scale: 0.1,
         spiral_scale: 5.0,
-    };
+    });
     assert_eq!(pinwheel, want);
 }
 
@@ -53,12 +53,12 @@ fn every_kind_parses_validates_and_round_trips() {
 #[test]
 fn explicit_values_override_defaults() {
     let config = parse("kind = \"circles\"\nfactor = 0.3\nnoise = 0\nn_samples = 64").expect("ok");
-    let want = DataConfig::Circles {
+    let want = DataConfig::Circles(Circles {
         n_samples: 64,
         noise: 0.0,
         factor: 0.3,
         radius: 1.0,
-    };
+    });
     assert_eq!(config, want, "an integer is accepted for a float key");
 }
 
@@ -145,12 +145,12 @@ fn image_kinds_parse_with_their_keys() {
     .expect("parses");
     assert_eq!(
         config,
-        DataConfig::FashionMnist {
+        DataConfig::FashionMnist(FashionMnist {
             dir: "/data/fm".into(),
             split: ebm_data::Split::Test,
             n_samples: Some(100),
             flip: true,
-        }
+        })
     );
     assert_eq!(
         (config.n_samples(), config.dim(), config.flip()),
@@ -165,12 +165,12 @@ fn image_kinds_parse_with_their_keys() {
     let defaults = DataConfig::with_defaults("fashion_mnist").expect("kind");
     assert_eq!(
         defaults,
-        DataConfig::FashionMnist {
+        DataConfig::FashionMnist(FashionMnist {
             dir: "/usr/share/datasets/fashion-mnist".into(),
             split: ebm_data::Split::Train,
             n_samples: None,
             flip: false,
-        }
+        })
     );
     assert!(!DataConfig::default().flip());
     let err = parse("kind = \"cifar10\"\nsplit = \"val\"").expect_err("unknown split");
@@ -190,4 +190,96 @@ fn image_kinds_parse_with_their_keys() {
             "{section}: {err}"
         );
     }
+}
+
+/// Each kind's defaults live in one `impl Default`; `kind` alone parses to exactly that, and
+/// the values are pinned to those of earlier releases (a change would move every seeded run).
+#[test]
+fn kind_alone_parses_to_each_kinds_default_and_the_values_are_unchanged() {
+    use ebm_data::{Checkerboard, Cifar10, EightGaussians, GaussianMixture, SwissRoll, TwoSpirals};
+    let n_samples = 2000;
+    let pinned = [
+        DataConfig::TwoMoons(TwoMoons {
+            n_samples,
+            noise: 0.05,
+        }),
+        DataConfig::EightGaussians(EightGaussians {
+            n_samples,
+            std: 0.02,
+            scale: 2.0,
+        }),
+        DataConfig::GaussianMixture(GaussianMixture {
+            n_samples,
+            n_components: 8,
+            std: 0.05,
+            radius: 1.0,
+        }),
+        DataConfig::SwissRoll(SwissRoll {
+            n_samples,
+            noise: 0.05,
+            arclength: 3.0,
+        }),
+        DataConfig::Circles(Circles {
+            n_samples,
+            noise: 0.05,
+            factor: 0.5,
+            radius: 1.0,
+        }),
+        DataConfig::Checkerboard(Checkerboard {
+            n_samples,
+            range_limit: 4.0,
+            noise: 0.0,
+        }),
+        DataConfig::Pinwheel(Pinwheel {
+            n_samples,
+            n_classes: 5,
+            noise: 0.05,
+            radial_scale: 2.0,
+            angular_scale: 0.1,
+            spiral_scale: 5.0,
+        }),
+        DataConfig::TwoSpirals(TwoSpirals {
+            n_samples,
+            noise: 0.1,
+        }),
+        DataConfig::FashionMnist(FashionMnist {
+            dir: "/usr/share/datasets/fashion-mnist".into(),
+            split: ebm_data::Split::Train,
+            n_samples: None,
+            flip: false,
+        }),
+        DataConfig::Cifar10(Cifar10 {
+            dir: "data/cifar-10-batches-bin".into(),
+            split: ebm_data::Split::Train,
+            n_samples: None,
+            flip: false,
+        }),
+    ];
+    let defaults = [
+        DataConfig::TwoMoons(Default::default()),
+        DataConfig::EightGaussians(Default::default()),
+        DataConfig::GaussianMixture(Default::default()),
+        DataConfig::SwissRoll(Default::default()),
+        DataConfig::Circles(Default::default()),
+        DataConfig::Checkerboard(Default::default()),
+        DataConfig::Pinwheel(Default::default()),
+        DataConfig::TwoSpirals(Default::default()),
+        DataConfig::FashionMnist(Default::default()),
+        DataConfig::Cifar10(Default::default()),
+    ];
+    for ((kind, want), default) in DataConfig::KINDS.iter().zip(pinned).zip(defaults) {
+        let parsed = parse(&format!("kind = \"{kind}\"")).expect("parses");
+        assert_eq!(parsed, default, "{kind}");
+        assert_eq!(parsed, want, "{kind}");
+    }
+}
+
+#[test]
+fn a_partial_table_keeps_the_other_defaults() {
+    let config = parse("kind = \"pinwheel\"\nn_classes = 3").expect("parses");
+    let want = DataConfig::Pinwheel(Pinwheel {
+        n_classes: 3,
+        ..Pinwheel::default()
+    });
+    assert_eq!(config, want);
 }

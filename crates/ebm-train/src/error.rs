@@ -58,6 +58,12 @@ pub enum Error {
     #[error("rank {rank} panicked: {message}")]
     RankPanicked { rank: usize, message: String },
 
+    /// The data set could not be loaded: a data file or folder, a batcher state, or a tensor
+    /// failure while building batches. (Parameter errors become [`Error::Core`] config errors,
+    /// which know the file a key came from.)
+    #[error("data: {0}")]
+    Data(ebm_data::Error),
+
     /// The run folder is not usable (exists already, or has nothing to resume).
     #[error("run folder {path}: {message}")]
     RunDir { path: PathBuf, message: String },
@@ -70,6 +76,7 @@ impl Error {
         match self {
             Error::Config(_) | Error::RunDir { .. } => true,
             Error::Core(e) => e.is_config(),
+            Error::Data(e) => e.is_user_input(),
             Error::Rank { source, .. } => source.is_config(),
             _ => false,
         }
@@ -97,7 +104,7 @@ impl From<ebm_data::Error> for Error {
             ebm_data::Error::InvalidParam { key, reason } => {
                 Error::Core(ebm_core::Error::config(key, reason))
             }
-            other => Error::Core(ebm_core::Error::Msg(format!("data: {other}"))),
+            other => Error::Data(other),
         }
     }
 }

@@ -4,7 +4,7 @@
 //! distance's floor and ceiling), and a saved classifier loads to identical features.
 
 use candle_core::{Device, Tensor};
-use ebm_data::{DataConfig, Split};
+use ebm_data::{DataConfig, FashionMnist, Split};
 use ebm_train::classifier::{cache, train_classifier, ClassifierConfig};
 use ebm_train::image_metrics::{frechet_distance, kid, KidConfig};
 use rand::Rng as _;
@@ -18,12 +18,12 @@ fn fashion_mnist_features_separate_test_halves_from_noise() {
         eprintln!("note: skipped, {DIR} not found (apt-get install dataset-fashion-mnist)");
         return;
     }
-    let data = DataConfig::FashionMnist {
+    let data = DataConfig::FashionMnist(FashionMnist {
         dir: DIR.into(),
         split: Split::Train,
         n_samples: None,
         flip: false,
-    };
+    });
     let (train, test) = (
         data.load_split(Split::Train).unwrap(),
         data.load_split(Split::Test).unwrap(),

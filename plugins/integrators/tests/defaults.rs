@@ -7,9 +7,7 @@ use serde::de::value::{Error as ValueError, MapDeserializer};
 use serde::Deserialize;
 
 fn parse(pairs: &[(&'static str, f64)]) -> Result<Dopri5Params, ValueError> {
-    Dopri5Params::deserialize(MapDeserializer::<_, ValueError>::new(
-        pairs.iter().copied(),
-    ))
+    Dopri5Params::deserialize(MapDeserializer::<_, ValueError>::new(pairs.iter().copied()))
 }
 
 #[test]

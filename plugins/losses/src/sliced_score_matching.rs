@@ -7,8 +7,8 @@
 //! Needs double backward (see `score_matching.rs`).
 
 use crate::score_matching::{
-    gaussian, input_grad, input_var, per_example_sum, perturb, rademacher,
-    require_double_backward, scalar, validate_data_noise, vhv,
+    gaussian, input_grad, input_var, per_example_sum, perturb, rademacher, require_double_backward,
+    scalar, validate_data_noise, vhv,
 };
 use candle_core::Tensor;
 use ebm_core::{Error, Loss, LossOut, Model, PluginArgs, Result, TrainCtx};

@@ -16,12 +16,18 @@ fn parse<T: DeserializeOwned>(text: &str) -> T {
 #[test]
 fn an_empty_table_parses_to_the_default() {
     assert_eq!(parse::<CdParams>(""), CdParams::default());
-    assert_eq!(parse::<ScoreMatchingParams>(""), ScoreMatchingParams::default());
+    assert_eq!(
+        parse::<ScoreMatchingParams>(""),
+        ScoreMatchingParams::default()
+    );
     assert_eq!(parse::<SlicedParams>(""), SlicedParams::default());
     assert_eq!(parse::<DsmParams>(""), DsmParams::default());
     assert_eq!(parse::<SigmaLadder>(""), SigmaLadder::default());
     assert_eq!(parse::<EqmParams>(""), EqmParams::default());
-    assert_eq!(parse::<FlowMatchingParams>(""), FlowMatchingParams::default());
+    assert_eq!(
+        parse::<FlowMatchingParams>(""),
+        FlowMatchingParams::default()
+    );
 }
 
 #[test]
@@ -31,7 +37,10 @@ fn a_partial_table_keeps_the_other_defaults() {
         cd,
         CdParams {
             k: 3,
-            init: ChainInit::Normal { mean: 2.0, std: 1.0 },
+            init: ChainInit::Normal {
+                mean: 2.0,
+                std: 1.0
+            },
             ..CdParams::default()
         }
     );

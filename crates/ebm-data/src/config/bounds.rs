@@ -2,7 +2,10 @@
 //! noise standard deviations (so nearly every noisy point stays inside) and 5% of the span (so
 //! points on the edge are not drawn on the frame).
 
-use super::DataConfig;
+use super::{
+    Checkerboard, Circles, DataConfig, EightGaussians, GaussianMixture, Pinwheel, SwissRoll,
+    TwoMoons, TwoSpirals,
+};
 use crate::toy::{swiss_roll, two_spirals};
 
 /// `[x_min, x_max, y_min, y_max]` of `shape`, widened by the margin for noise `spread`.
@@ -29,13 +32,17 @@ impl DataConfig {
     /// shows a pair of pixel values), and a 2-D landscape plot of an image model is meaningless.
     pub fn plot_bounds(&self) -> [f32; 4] {
         match *self {
-            DataConfig::FashionMnist { .. } | DataConfig::Cifar10 { .. } => [-1.0, 1.0, -1.0, 1.0],
-            DataConfig::TwoMoons { noise, .. } => padded([-1.0, 2.0, -0.5, 1.0], noise),
-            DataConfig::EightGaussians { std, scale, .. } => padded(square(scale), std),
-            DataConfig::GaussianMixture { std, radius, .. } => padded(square(radius), std),
-            DataConfig::SwissRoll {
+            DataConfig::FashionMnist(_) | DataConfig::Cifar10(_) => [-1.0, 1.0, -1.0, 1.0],
+            DataConfig::TwoMoons(TwoMoons { noise, .. }) => padded([-1.0, 2.0, -0.5, 1.0], noise),
+            DataConfig::EightGaussians(EightGaussians { std, scale, .. }) => {
+                padded(square(scale), std)
+            }
+            DataConfig::GaussianMixture(GaussianMixture { std, radius, .. }) => {
+                padded(square(radius), std)
+            }
+            DataConfig::SwissRoll(SwissRoll {
                 noise, arclength, ..
-            } => {
+            }) => {
                 // The curve stays within radius t_max of the origin; map that square through
                 // the same normalisation as the points.
                 let Some(norm) = swiss_roll::normalisation(arclength, noise) else {
@@ -52,16 +59,16 @@ impl DataConfig {
                 ];
                 padded(shape, noise / s)
             }
-            DataConfig::Circles { noise, radius, .. } => padded(square(radius), noise),
-            DataConfig::Checkerboard {
+            DataConfig::Circles(Circles { noise, radius, .. }) => padded(square(radius), noise),
+            DataConfig::Checkerboard(Checkerboard {
                 range_limit, noise, ..
-            } => padded(square(range_limit), noise),
-            DataConfig::Pinwheel {
+            }) => padded(square(range_limit), noise),
+            DataConfig::Pinwheel(Pinwheel {
                 noise,
                 radial_scale,
                 ..
-            } => padded(square(radial_scale), noise),
-            DataConfig::TwoSpirals { noise, .. } => {
+            }) => padded(square(radial_scale), noise),
+            DataConfig::TwoSpirals(TwoSpirals { noise, .. }) => {
                 // |(-cos s) s + 0.5 U| <= 3 pi + 0.5 before the division by 3.
                 padded(square((two_spirals::MAX_TURN + 0.5) / 3.0), noise)
             }

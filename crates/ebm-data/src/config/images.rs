@@ -2,7 +2,7 @@
 //! is an error that says which files belong there and where they officially come from; we never
 //! download anything.
 
-use super::{DataConfig, Split};
+use super::{Cifar10, DataConfig, FashionMnist, Split};
 use crate::error::FileErrorKind;
 use crate::images::{cifar, idx};
 use crate::{Error, Points, Result};
@@ -63,8 +63,8 @@ impl DataConfig {
     /// Every image of `split`, scaled to `[-1, 1]`, with labels. An error for the planar sets.
     pub fn load_split(&self, split: Split) -> Result<Points> {
         match self {
-            DataConfig::FashionMnist { dir, .. } => load_fashion_mnist(dir, split),
-            DataConfig::Cifar10 { dir, .. } => load_cifar10(dir, split),
+            DataConfig::FashionMnist(FashionMnist { dir, .. }) => load_fashion_mnist(dir, split),
+            DataConfig::Cifar10(Cifar10 { dir, .. }) => load_cifar10(dir, split),
             _ => Err(Error::param(
                 "data.kind",
                 format!("{} is generated, not read from files", self.kind()),

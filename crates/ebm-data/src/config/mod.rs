@@ -15,15 +15,17 @@
 //! ```
 
 mod bounds;
-mod defaults;
 mod images;
+mod params;
 mod sample;
 mod validate;
 
 use crate::{Error, Result};
-use defaults as d;
+pub use params::{
+    Checkerboard, Cifar10, Circles, EightGaussians, FashionMnist, GaussianMixture, Pinwheel,
+    SwissRoll, TwoMoons, TwoSpirals,
+};
 use serde::{Deserialize, Serialize};
-use std::path::PathBuf;
 
 /// Which part of an image dataset to train on.
 #[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
@@ -34,122 +36,36 @@ pub enum Split {
     Test,
 }
 
-/// Which dataset to draw from, with its parameters.
+/// Which dataset to draw from, with its parameters (each kind's struct holds its defaults).
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum DataConfig {
     /// scikit-learn `make_moons`.
-    TwoMoons {
-        #[serde(default = "d::n_samples")]
-        n_samples: usize,
-        #[serde(default = "d::f0_05")]
-        noise: f64,
-    },
+    TwoMoons(TwoMoons),
     /// Eight Gaussians on the circle of radius `scale` (TorchEBM).
-    EightGaussians {
-        #[serde(default = "d::n_samples")]
-        n_samples: usize,
-        #[serde(default = "d::f0_02")]
-        std: f64,
-        #[serde(default = "d::f2")]
-        scale: f64,
-    },
+    EightGaussians(EightGaussians),
     /// `n_components` Gaussians evenly on the circle of radius `radius` (TorchEBM).
-    GaussianMixture {
-        #[serde(default = "d::n_samples")]
-        n_samples: usize,
-        #[serde(default = "d::u8")]
-        n_components: usize,
-        #[serde(default = "d::f0_05")]
-        std: f64,
-        #[serde(default = "d::f1")]
-        radius: f64,
-    },
+    GaussianMixture(GaussianMixture),
     /// A centred, normalised 2-D Swiss roll (TorchEBM).
-    SwissRoll {
-        #[serde(default = "d::n_samples")]
-        n_samples: usize,
-        #[serde(default = "d::f0_05")]
-        noise: f64,
-        #[serde(default = "d::f3")]
-        arclength: f64,
-    },
+    SwissRoll(SwissRoll),
     /// Concentric circles, inner radius `factor * radius` (scikit-learn `make_circles`).
-    Circles {
-        #[serde(default = "d::n_samples")]
-        n_samples: usize,
-        #[serde(default = "d::f0_05")]
-        noise: f64,
-        #[serde(default = "d::f0_5")]
-        factor: f64,
-        #[serde(default = "d::f1")]
-        radius: f64,
-    },
-    /// Unit squares with odd `floor(x) + floor(y)` inside `[-range_limit, range_limit)^2` (TorchEBM).
-    Checkerboard {
-        #[serde(default = "d::n_samples")]
-        n_samples: usize,
-        #[serde(default = "d::f4")]
-        range_limit: f64,
-        #[serde(default = "d::f0")]
-        noise: f64,
-    },
+    Circles(Circles),
+    /// Unit squares with odd `floor(x) + floor(y)` inside `[-range_limit, range_limit)^2`.
+    Checkerboard(Checkerboard),
     /// `n_classes` curved blades (TorchEBM).
-    Pinwheel {
-        #[serde(default = "d::n_samples")]
-        n_samples: usize,
-        #[serde(default = "d::u5")]
-        n_classes: usize,
-        #[serde(default = "d::f0_05")]
-        noise: f64,
-        #[serde(default = "d::f2")]
-        radial_scale: f64,
-        #[serde(default = "d::f0_1")]
-        angular_scale: f64,
-        #[serde(default = "d::f5")]
-        spiral_scale: f64,
-    },
+    Pinwheel(Pinwheel),
     /// Two interleaved spirals (FFJORD "2spirals").
-    TwoSpirals {
-        #[serde(default = "d::n_samples")]
-        n_samples: usize,
-        #[serde(default = "d::f0_1")]
-        noise: f64,
-    },
-    /// Fashion-MNIST (Zalando): 28×28 grey images `[1, 28, 28]`, 10 classes, IDX files in `dir`
-    /// (by default where Debian's `dataset-fashion-mnist` puts them).
-    FashionMnist {
-        #[serde(default = "d::fashion_mnist_dir")]
-        dir: PathBuf,
-        #[serde(default)]
-        split: Split,
-        /// The first `n_samples` images of the split; all of them when absent.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        n_samples: Option<usize>,
-        #[serde(default)]
-        flip: bool,
-    },
+    TwoSpirals(TwoSpirals),
+    /// Fashion-MNIST: 28×28 grey images `[1, 28, 28]`, 10 classes, IDX files in `dir`.
+    FashionMnist(FashionMnist),
     /// CIFAR-10 binary version: 32×32 colour images `[3, 32, 32]`, 10 classes, in `dir`.
-    Cifar10 {
-        #[serde(default = "d::cifar10_dir")]
-        dir: PathBuf,
-        #[serde(default)]
-        split: Split,
-        /// The first `n_samples` images of the split; all of them when absent.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        n_samples: Option<usize>,
-        #[serde(default)]
-        flip: bool,
-    },
+    Cifar10(Cifar10),
 }
 
 impl Default for DataConfig {
     /// Two moons with the reference defaults.
     fn default() -> Self {
-        DataConfig::TwoMoons {
-            n_samples: d::n_samples(),
-            noise: d::f0_05(),
-        }
+        DataConfig::TwoMoons(TwoMoons::default())
     }
 }
 
@@ -190,16 +106,16 @@ impl DataConfig {
     /// The `kind` string this configuration was read from.
     pub fn kind(&self) -> &'static str {
         let i = match self {
-            DataConfig::TwoMoons { .. } => 0,
-            DataConfig::EightGaussians { .. } => 1,
-            DataConfig::GaussianMixture { .. } => 2,
-            DataConfig::SwissRoll { .. } => 3,
-            DataConfig::Circles { .. } => 4,
-            DataConfig::Checkerboard { .. } => 5,
-            DataConfig::Pinwheel { .. } => 6,
-            DataConfig::TwoSpirals { .. } => 7,
-            DataConfig::FashionMnist { .. } => 8,
-            DataConfig::Cifar10 { .. } => 9,
+            DataConfig::TwoMoons(_) => 0,
+            DataConfig::EightGaussians(_) => 1,
+            DataConfig::GaussianMixture(_) => 2,
+            DataConfig::SwissRoll(_) => 3,
+            DataConfig::Circles(_) => 4,
+            DataConfig::Checkerboard(_) => 5,
+            DataConfig::Pinwheel(_) => 6,
+            DataConfig::TwoSpirals(_) => 7,
+            DataConfig::FashionMnist(_) => 8,
+            DataConfig::Cifar10(_) => 9,
         };
         Self::KINDS[i]
     }
@@ -207,21 +123,21 @@ impl DataConfig {
     /// Size of the training set: for images, the `n_samples` limit or else the official size of
     /// the split (60,000 / 10,000 for Fashion-MNIST, 50,000 / 10,000 for CIFAR-10).
     pub fn n_samples(&self) -> usize {
-        match *self {
-            DataConfig::FashionMnist {
+        match self {
+            DataConfig::FashionMnist(FashionMnist {
                 n_samples, split, ..
-            }
-            | DataConfig::Cifar10 {
+            })
+            | DataConfig::Cifar10(Cifar10 {
                 n_samples, split, ..
-            } => n_samples.unwrap_or_else(|| self.split_size(split)),
-            DataConfig::TwoMoons { n_samples, .. }
-            | DataConfig::EightGaussians { n_samples, .. }
-            | DataConfig::GaussianMixture { n_samples, .. }
-            | DataConfig::SwissRoll { n_samples, .. }
-            | DataConfig::Circles { n_samples, .. }
-            | DataConfig::Checkerboard { n_samples, .. }
-            | DataConfig::Pinwheel { n_samples, .. }
-            | DataConfig::TwoSpirals { n_samples, .. } => n_samples,
+            }) => n_samples.unwrap_or_else(|| self.split_size(*split)),
+            DataConfig::TwoMoons(p) => p.n_samples,
+            DataConfig::EightGaussians(p) => p.n_samples,
+            DataConfig::GaussianMixture(p) => p.n_samples,
+            DataConfig::SwissRoll(p) => p.n_samples,
+            DataConfig::Circles(p) => p.n_samples,
+            DataConfig::Checkerboard(p) => p.n_samples,
+            DataConfig::Pinwheel(p) => p.n_samples,
+            DataConfig::TwoSpirals(p) => p.n_samples,
         }
     }
 
@@ -233,24 +149,22 @@ impl DataConfig {
     /// Shape of one sample: `[2]`, `[1, 28, 28]` (Fashion-MNIST) or `[3, 32, 32]` (CIFAR-10).
     pub fn sample_shape(&self) -> Vec<usize> {
         match self {
-            DataConfig::FashionMnist { .. } => vec![1, 28, 28],
-            DataConfig::Cifar10 { .. } => vec![3, 32, 32],
+            DataConfig::FashionMnist(_) => vec![1, 28, 28],
+            DataConfig::Cifar10(_) => vec![3, 32, 32],
             _ => vec![2],
         }
     }
 
     /// Whether this is an image dataset read from files.
     pub fn is_image(&self) -> bool {
-        matches!(
-            self,
-            DataConfig::FashionMnist { .. } | DataConfig::Cifar10 { .. }
-        )
+        matches!(self, DataConfig::FashionMnist(_) | DataConfig::Cifar10(_))
     }
 
     /// Whether training batches are randomly flipped (`data.flip`; false for the planar sets).
     pub fn flip(&self) -> bool {
-        match *self {
-            DataConfig::FashionMnist { flip, .. } | DataConfig::Cifar10 { flip, .. } => flip,
+        match self {
+            DataConfig::FashionMnist(FashionMnist { flip, .. })
+            | DataConfig::Cifar10(Cifar10 { flip, .. }) => *flip,
             _ => false,
         }
     }
@@ -258,9 +172,9 @@ impl DataConfig {
     /// The official number of images in `split` of this image dataset (0 for the planar sets).
     fn split_size(&self, split: Split) -> usize {
         match (self, split) {
-            (DataConfig::FashionMnist { .. }, Split::Train) => 60_000,
-            (DataConfig::Cifar10 { .. }, Split::Train) => 50_000,
-            (DataConfig::FashionMnist { .. } | DataConfig::Cifar10 { .. }, Split::Test) => 10_000,
+            (DataConfig::FashionMnist(_), Split::Train) => 60_000,
+            (DataConfig::Cifar10(_), Split::Train) => 50_000,
+            (DataConfig::FashionMnist(_) | DataConfig::Cifar10(_), Split::Test) => 10_000,
             _ => 0,
         }
     }

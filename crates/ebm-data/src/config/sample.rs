@@ -7,7 +7,10 @@
 //! randomness), while `sample(n)` is `n` distinct images drawn at random from the **test** split,
 //! so evaluation compares with held-out images whatever split trains.
 
-use super::{DataConfig, Split};
+use super::{
+    Checkerboard, Cifar10, Circles, DataConfig, EightGaussians, FashionMnist, GaussianMixture,
+    Pinwheel, Split, SwissRoll, TwoMoons, TwoSpirals,
+};
 use crate::toy::{self, pinwheel::Blades};
 use crate::{Error, Points, Result};
 use rand::Rng;
@@ -17,12 +20,12 @@ impl DataConfig {
     /// `n_samples` of the configured split (all of it by default), read from `dir`, with labels.
     pub fn train_set<R: Rng + ?Sized>(&self, rng: &mut R) -> Result<Points> {
         match *self {
-            DataConfig::FashionMnist {
+            DataConfig::FashionMnist(FashionMnist {
                 split, n_samples, ..
-            }
-            | DataConfig::Cifar10 {
+            })
+            | DataConfig::Cifar10(Cifar10 {
                 split, n_samples, ..
-            } => {
+            }) => {
                 self.validate()?;
                 let all = self.load_split(split)?;
                 match n_samples {
@@ -47,40 +50,40 @@ impl DataConfig {
             return Err(Error::param("n", "must draw at least one point"));
         }
         Ok(match *self {
-            DataConfig::TwoMoons { noise, .. } => toy::two_moons::sample(n, noise, rng),
-            DataConfig::EightGaussians { std, scale, .. } => {
+            DataConfig::TwoMoons(TwoMoons { noise, .. }) => toy::two_moons::sample(n, noise, rng),
+            DataConfig::EightGaussians(EightGaussians { std, scale, .. }) => {
                 toy::eight_gaussians::sample(n, std, scale, rng)
             }
-            DataConfig::GaussianMixture {
+            DataConfig::GaussianMixture(GaussianMixture {
                 n_components,
                 std,
                 radius,
                 ..
-            } => toy::gaussian_mixture::sample(n, n_components, std, radius, rng),
-            DataConfig::SwissRoll {
+            }) => toy::gaussian_mixture::sample(n, n_components, std, radius, rng),
+            DataConfig::SwissRoll(SwissRoll {
                 noise, arclength, ..
-            } => {
+            }) => {
                 let norm = toy::swiss_roll::normalisation(arclength, noise)
                     .ok_or_else(|| Error::param("data.arclength", "degenerate roll"))?;
                 toy::swiss_roll::sample(n, noise, arclength, norm, rng)
             }
-            DataConfig::Circles {
+            DataConfig::Circles(Circles {
                 noise,
                 factor,
                 radius,
                 ..
-            } => toy::circles::sample(n, noise, factor, radius, rng),
-            DataConfig::Checkerboard {
+            }) => toy::circles::sample(n, noise, factor, radius, rng),
+            DataConfig::Checkerboard(Checkerboard {
                 range_limit, noise, ..
-            } => toy::checkerboard::sample(n, range_limit, noise, rng),
-            DataConfig::Pinwheel {
+            }) => toy::checkerboard::sample(n, range_limit, noise, rng),
+            DataConfig::Pinwheel(Pinwheel {
                 n_classes,
                 noise,
                 radial_scale,
                 angular_scale,
                 spiral_scale,
                 ..
-            } => {
+            }) => {
                 let blades = Blades {
                     radial_scale,
                     angular_scale,
@@ -88,8 +91,10 @@ impl DataConfig {
                 };
                 toy::pinwheel::sample(n, n_classes, noise, blades, rng)
             }
-            DataConfig::TwoSpirals { noise, .. } => toy::two_spirals::sample(n, noise, rng),
-            DataConfig::FashionMnist { .. } | DataConfig::Cifar10 { .. } => {
+            DataConfig::TwoSpirals(TwoSpirals { noise, .. }) => {
+                toy::two_spirals::sample(n, noise, rng)
+            }
+            DataConfig::FashionMnist(_) | DataConfig::Cifar10(_) => {
                 return self.fresh_images(n, rng)
             }
         })

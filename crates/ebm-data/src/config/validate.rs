@@ -2,7 +2,10 @@
 //! to fix (`data.noise`) instead of producing NaNs, an empty set or a rejection loop that
 //! never ends (checkerboard with `range_limit <= 0`).
 
-use super::DataConfig;
+use super::{
+    Checkerboard, Cifar10, Circles, DataConfig, EightGaussians, FashionMnist, GaussianMixture,
+    Pinwheel, SwissRoll, TwoMoons, TwoSpirals,
+};
 use crate::toy::swiss_roll;
 use crate::{Error, Result};
 
@@ -49,7 +52,8 @@ impl DataConfig {
     pub fn validate(&self) -> Result<()> {
         at_least_one("data.n_samples", self.n_samples())?;
         match self {
-            DataConfig::FashionMnist { dir, .. } | DataConfig::Cifar10 { dir, .. } => {
+            DataConfig::FashionMnist(FashionMnist { dir, .. })
+            | DataConfig::Cifar10(Cifar10 { dir, .. }) => {
                 if dir.as_os_str().is_empty() {
                     return Err(Error::param(
                         "data.dir",
@@ -64,26 +68,25 @@ impl DataConfig {
 
     fn validate_synthetic(&self) -> Result<()> {
         match *self {
-            DataConfig::TwoMoons { noise, .. } | DataConfig::TwoSpirals { noise, .. } => {
-                non_negative("data.noise", noise)
-            }
-            DataConfig::EightGaussians { std, scale, .. } => {
+            DataConfig::TwoMoons(TwoMoons { noise, .. })
+            | DataConfig::TwoSpirals(TwoSpirals { noise, .. }) => non_negative("data.noise", noise),
+            DataConfig::EightGaussians(EightGaussians { std, scale, .. }) => {
                 non_negative("data.std", std)?;
                 positive("data.scale", scale)
             }
-            DataConfig::GaussianMixture {
+            DataConfig::GaussianMixture(GaussianMixture {
                 n_components,
                 std,
                 radius,
                 ..
-            } => {
+            }) => {
                 at_least_one("data.n_components", n_components)?;
                 non_negative("data.std", std)?;
                 positive("data.radius", radius)
             }
-            DataConfig::SwissRoll {
+            DataConfig::SwissRoll(SwissRoll {
                 noise, arclength, ..
-            } => {
+            }) => {
                 non_negative("data.noise", noise)?;
                 positive("data.arclength", arclength)?;
                 swiss_roll::normalisation(arclength, noise)
@@ -92,12 +95,12 @@ impl DataConfig {
                         Error::param("data.arclength", "the roll's spread is zero or overflows")
                     })
             }
-            DataConfig::Circles {
+            DataConfig::Circles(Circles {
                 noise,
                 factor,
                 radius,
                 ..
-            } => {
+            }) => {
                 non_negative("data.noise", noise)?;
                 // sklearn's rule: the inner circle is strictly inside the outer one.
                 if !(0.0..1.0).contains(&factor) {
@@ -108,27 +111,27 @@ impl DataConfig {
                 }
                 positive("data.radius", radius)
             }
-            DataConfig::Checkerboard {
+            DataConfig::Checkerboard(Checkerboard {
                 range_limit, noise, ..
-            } => {
+            }) => {
                 positive("data.range_limit", range_limit)?;
                 non_negative("data.noise", noise)
             }
-            DataConfig::Pinwheel {
+            DataConfig::Pinwheel(Pinwheel {
                 n_classes,
                 noise,
                 radial_scale,
                 angular_scale,
                 spiral_scale,
                 ..
-            } => {
+            }) => {
                 at_least_one("data.n_classes", n_classes)?;
                 non_negative("data.noise", noise)?;
                 positive("data.radial_scale", radial_scale)?;
                 non_negative("data.angular_scale", angular_scale)?;
                 finite("data.spiral_scale", spiral_scale)
             }
-            DataConfig::FashionMnist { .. } | DataConfig::Cifar10 { .. } => Ok(()),
+            DataConfig::FashionMnist(_) | DataConfig::Cifar10(_) => Ok(()),
         }
     }
 }

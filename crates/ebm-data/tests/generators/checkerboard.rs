@@ -1,7 +1,7 @@
 //! Checkerboard: only the squares with odd `floor(x) + floor(y)`, all of them used.
 
 use crate::{draw, pairs};
-use ebm_data::DataConfig;
+use ebm_data::{Checkerboard, DataConfig};
 use std::collections::HashMap;
 
 #[test]
@@ -31,11 +31,11 @@ fn noiseless_points_fill_only_black_squares() {
 
 #[test]
 fn fractional_range_limit_still_works() {
-    let config = DataConfig::Checkerboard {
+    let config = DataConfig::Checkerboard(Checkerboard {
         n_samples: 100,
         range_limit: 0.5,
         noise: 0.0,
-    };
+    });
     let pts = pairs(&draw(&config, 500, 42));
     // Black squares within [-0.5, 0.5)^2: x < 0 <= y or y < 0 <= x.
     assert!(pts.iter().all(|&[x, y]| (x < 0.0) != (y < 0.0)));

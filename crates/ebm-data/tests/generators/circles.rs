@@ -1,17 +1,17 @@
 //! Concentric circles: two radii in ratio `factor`, split like sklearn.
 
 use crate::{draw, pairs};
-use ebm_data::DataConfig;
+use ebm_data::{Circles, DataConfig};
 
 #[test]
 fn noiseless_points_lie_on_two_radii_in_ratio_factor() {
     for (factor, radius) in [(0.5, 1.0), (0.3, 2.0), (0.8, 0.5)] {
-        let config = DataConfig::Circles {
+        let config = DataConfig::Circles(Circles {
             n_samples: 1001,
             noise: 0.0,
             factor,
             radius,
-        };
+        });
         let pts = pairs(&draw(&config, 1001, 31));
         let (mut outer, mut inner) = (0, 0);
         for p in &pts {

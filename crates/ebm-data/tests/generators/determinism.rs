@@ -1,7 +1,7 @@
 //! Seeds, counts and finiteness, for every dataset.
 
 use crate::{all_defaults, draw, rng};
-use ebm_data::{DataConfig, Error};
+use ebm_data::{Checkerboard, DataConfig, Error};
 
 #[test]
 fn same_seed_gives_identical_points() {
@@ -41,11 +41,11 @@ fn zero_points_is_an_error() {
 
 #[test]
 fn invalid_config_is_rejected_before_drawing() {
-    let config = DataConfig::Checkerboard {
+    let config = DataConfig::Checkerboard(Checkerboard {
         n_samples: 10,
         range_limit: 0.0,
         noise: 0.0,
-    };
+    });
     // Without validation this would be a rejection loop that never ends.
     let err = config.sample(10, &mut rng(0)).expect_err("invalid");
     assert!(err.to_string().contains("data.range_limit"), "{err}");

@@ -1,7 +1,7 @@
 //! Eight Gaussians and the ring mixture: clusters where they belong, balanced, with spread std.
 
 use crate::{draw, mean_std, nearest, pairs};
-use ebm_data::DataConfig;
+use ebm_data::{DataConfig, EightGaussians, GaussianMixture};
 use std::f64::consts::TAU;
 
 /// Checks `n` points against `centres`: each cluster holds ~n/k points (within 4 binomial
@@ -46,11 +46,11 @@ fn ring(k: usize, radius: f64) -> Vec<[f64; 2]> {
 #[test]
 fn eight_gaussians_sit_at_radius_scale() {
     for (std, scale) in [(0.02, 2.0), (0.1, 3.0)] {
-        let config = DataConfig::EightGaussians {
+        let config = DataConfig::EightGaussians(EightGaussians {
             n_samples: 4000,
             std,
             scale,
-        };
+        });
         let pts = pairs(&draw(&config, 4000, 11));
         // The compass points and diagonals are the ring of 8 (in another order).
         check_clusters(&pts, &ring(8, scale), std);
@@ -65,12 +65,12 @@ fn mixture_has_n_components_on_the_ring() {
         (1, 0.2, 1.0),
         (12, 0.03, 4.0),
     ] {
-        let config = DataConfig::GaussianMixture {
+        let config = DataConfig::GaussianMixture(GaussianMixture {
             n_samples: 3000,
             n_components: k,
             std,
             radius,
-        };
+        });
         let pts = pairs(&draw(&config, 3000, 12));
         check_clusters(&pts, &ring(k, radius), std);
     }

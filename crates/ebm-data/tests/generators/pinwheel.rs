@@ -1,7 +1,7 @@
 //! Pinwheel: balanced blades on the curves `angle = 2 pi k / K + spiral_scale * r / radial_scale`.
 
 use crate::{draw, pairs};
-use ebm_data::DataConfig;
+use ebm_data::{DataConfig, Pinwheel};
 use std::f64::consts::TAU;
 
 /// Angular distance, wrapped into [0, pi].
@@ -13,14 +13,14 @@ fn wrapped(a: f64) -> f64 {
 #[test]
 fn noiseless_blades_follow_the_spiral_curves() {
     let (k, radial, spiral) = (5usize, 2.0, 5.0);
-    let config = DataConfig::Pinwheel {
+    let config = DataConfig::Pinwheel(Pinwheel {
         n_samples: 1000,
         n_classes: k,
         noise: 0.0,
         radial_scale: radial,
         angular_scale: 0.0,
         spiral_scale: spiral,
-    };
+    });
     let pts = pairs(&draw(&config, 1000, 51));
     let mut per_blade = vec![0usize; k];
     for &[x, y] in &pts {

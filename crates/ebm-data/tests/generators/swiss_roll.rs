@@ -1,16 +1,16 @@
 //! Swiss roll: TorchEBM's centring and `std_x + std_y` normalisation, at its population values.
 
 use crate::{draw, mean_std, pairs};
-use ebm_data::DataConfig;
+use ebm_data::{DataConfig, SwissRoll};
 
 #[test]
 fn large_sample_is_centred_with_unit_summed_std() {
     for (noise, arclength) in [(0.05, 3.0), (0.5, 1.5)] {
-        let config = DataConfig::SwissRoll {
+        let config = DataConfig::SwissRoll(SwissRoll {
             n_samples: 40_000,
             noise,
             arclength,
-        };
+        });
         let pts = pairs(&draw(&config, 40_000, 21));
         let (mean, std) = mean_std(&pts);
         assert!(mean[0].abs() < 0.01 && mean[1].abs() < 0.01, "{mean:?}");

@@ -1,13 +1,13 @@
 //! Two moons must equal scikit-learn's `make_moons` geometry.
 
 use crate::{draw, pairs};
-use ebm_data::DataConfig;
+use ebm_data::{DataConfig, TwoMoons};
 
 fn moons(noise: f64) -> DataConfig {
-    DataConfig::TwoMoons {
+    DataConfig::TwoMoons(TwoMoons {
         n_samples: 2000,
         noise,
-    }
+    })
 }
 
 fn extent(pts: &[[f64; 2]]) -> [f64; 4] {

@@ -1,14 +1,14 @@
 //! Two spirals: each point's reflection through the origin is also in the set.
 
 use crate::{draw, mean_std, pairs};
-use ebm_data::DataConfig;
+use ebm_data::{DataConfig, TwoSpirals};
 
 #[test]
 fn noiseless_set_is_point_symmetric() {
-    let config = DataConfig::TwoSpirals {
+    let config = DataConfig::TwoSpirals(TwoSpirals {
         n_samples: 1000,
         noise: 0.0,
-    };
+    });
     let points = draw(&config, 1000, 61);
     let key = |x: f32, y: f32| (x.to_bits(), y.to_bits());
     let mut set: Vec<_> = points.rows().map(|r| key(r[0], r[1])).collect();

@@ -3,18 +3,18 @@
 use super::fashion_dir;
 use candle_core::Device;
 use ebm_data::images::scale_pixels;
-use ebm_data::{Batcher, DataConfig, Error, Points, Split};
+use ebm_data::{Batcher, DataConfig, Error, FashionMnist, Points, Split};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 use std::path::Path;
 
 fn fashion(dir: &Path, n_samples: Option<usize>, flip: bool) -> DataConfig {
-    DataConfig::FashionMnist {
+    DataConfig::FashionMnist(FashionMnist {
         dir: dir.to_path_buf(),
         split: Split::Train,
         n_samples,
         flip,
-    }
+    })
 }
 
 #[test]

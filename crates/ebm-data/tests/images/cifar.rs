@@ -2,7 +2,7 @@
 
 use super::idx::expect_bad;
 use super::write;
-use ebm_data::{read_cifar_batch, DataConfig, Error, FileErrorKind as Kind, Split};
+use ebm_data::{read_cifar_batch, Cifar10, DataConfig, Error, FileErrorKind as Kind, Split};
 use rand::SeedableRng;
 use std::path::Path;
 
@@ -24,12 +24,12 @@ fn cifar_dir(dir: &Path, per_file: usize) {
 }
 
 fn config(dir: &Path, split: Split) -> DataConfig {
-    DataConfig::Cifar10 {
+    DataConfig::Cifar10(Cifar10 {
         dir: dir.to_path_buf(),
         split,
         n_samples: None,
         flip: true,
-    }
+    })
 }
 
 #[test]

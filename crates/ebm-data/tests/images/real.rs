@@ -1,7 +1,7 @@
 //! The real Fashion-MNIST, as Debian's `dataset-fashion-mnist` installs it; skipped (with a note)
 //! where the package is not installed.
 
-use ebm_data::{DataConfig, Split};
+use ebm_data::{DataConfig, FashionMnist, Split};
 use rand::SeedableRng;
 use std::path::Path;
 
@@ -15,12 +15,12 @@ fn real_fashion_mnist_has_the_published_counts_and_classes() {
     }
     let mut rng = rand::rngs::StdRng::seed_from_u64(0);
     for (split, n) in [(Split::Train, 60_000), (Split::Test, 10_000)] {
-        let config = DataConfig::FashionMnist {
+        let config = DataConfig::FashionMnist(FashionMnist {
             dir: DIR.into(),
             split,
             n_samples: None,
             flip: false,
-        };
+        });
         assert_eq!(config.n_samples(), n);
         let set = config
             .train_set(&mut rng)
