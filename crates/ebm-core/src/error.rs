@@ -31,6 +31,11 @@ pub enum Error {
     #[error("cannot restore {what}: {message}")]
     State { what: String, message: String },
 
+    /// Tensors or buffers whose shapes do not fit together: an input an energy cannot take, or
+    /// (inside a fast path) a broken invariant, which is a bug. Not the user's config (exit 1).
+    #[error("{what}: {message}")]
+    Shape { what: String, message: String },
+
     /// Anything else a plugin wants to report, with context.
     #[error("{0}")]
     Msg(String),
@@ -45,6 +50,14 @@ fn origin_suffix(origin: &str) -> String {
 }
 
 impl Error {
+    /// A [`Error::Shape`] error.
+    pub fn shape(what: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::Shape {
+            what: what.into(),
+            message: message.into(),
+        }
+    }
+
     /// A configuration error for `key` with no known origin yet (the caller adds it).
     pub fn config(key: impl Into<String>, message: impl Into<String>) -> Self {
         Error::Config {
