@@ -55,7 +55,13 @@ impl<'a, T> Mat<'a, T> {
 /// # Panics
 /// When the shapes do not fit or a view reaches outside its slice: the callers build these from
 /// their own layouts, so a mismatch is a bug, and the raw pointers below must stay in bounds.
-pub fn matmul<T: Real>(dst: &mut [T], a: Mat<'_, T>, b: Mat<'_, T>, accumulate: bool, threads: usize) {
+pub fn matmul<T: Real>(
+    dst: &mut [T],
+    a: Mat<'_, T>,
+    b: Mat<'_, T>,
+    accumulate: bool,
+    threads: usize,
+) {
     let (m, k, n) = (a.rows, a.cols, b.cols);
     assert!(
         b.rows == k && dst.len() >= m * n && a.in_bounds() && b.in_bounds(),
@@ -146,9 +152,21 @@ mod tests {
     #[test]
     fn an_empty_inner_dimension_gives_zeros_or_leaves_dst() {
         let mut dst = vec![5.0f32; 6];
-        matmul(&mut dst, Mat::rows(&[], 2, 0), Mat::rows(&[], 0, 3), true, 1);
+        matmul(
+            &mut dst,
+            Mat::rows(&[], 2, 0),
+            Mat::rows(&[], 0, 3),
+            true,
+            1,
+        );
         assert_eq!(dst, [5.0; 6]);
-        matmul(&mut dst, Mat::rows(&[], 2, 0), Mat::rows(&[], 0, 3), false, 1);
+        matmul(
+            &mut dst,
+            Mat::rows(&[], 2, 0),
+            Mat::rows(&[], 0, 3),
+            false,
+            1,
+        );
         assert_eq!(dst, [0.0; 6]);
     }
 

@@ -99,8 +99,6 @@ pub(crate) trait ImageEnergy: Energy + Sized {
 
     /// Restores [`ImageEnergy::buffers_all`], checking names and shapes.
     fn load_buffers_all(&self, saved: &dyn Fn(&str) -> Option<Tensor>) -> Result<()> {
-        self.layers()
-            .iter()
-            .try_for_each(|l| l.load_buffers(saved))
+        self.layers().iter().try_for_each(|l| l.load_buffers(saved))
     }
 }

@@ -33,9 +33,9 @@ mod mlp;
 mod resnet;
 pub mod spectral_norm;
 
-pub use ebm_kernels::Activation;
 pub use config::ModelConfig;
 pub use conv::{benchmark_layers, ConvConfig, ConvLayerConfig, ConvNet};
+pub use ebm_kernels::Activation;
 pub use layer::Pool;
 pub use mlp::{Mlp, MlpConfig, Output};
 pub use resnet::{ResNet, ResNetConfig};

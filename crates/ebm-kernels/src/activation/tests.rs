@@ -47,7 +47,10 @@ fn the_slice_kernels_are_phi_element_by_element() {
         activate_biased(act, 0.7, &mut ab, &mut db, 0.25);
         for i in 0..z.len() {
             let (v, dv) = phi(act, 0.7, z[i]);
-            assert_eq!((a[i].to_bits(), d[i].to_bits()), (v.to_bits(), dv.to_bits()));
+            assert_eq!(
+                (a[i].to_bits(), d[i].to_bits()),
+                (v.to_bits(), dv.to_bits())
+            );
             let (v, dv) = phi(act, 0.7, z[i] + 0.25);
             assert_eq!((ab[i], db[i]), (v, dv), "{act:?} with bias");
         }
@@ -84,8 +87,14 @@ fn slice_kernels_agree_with_the_candle_ops() {
                 "{act:?} f32 φ′({})",
                 z32[i]
             );
-            assert!((a64[i] - v_ref[i]).abs() <= tol(v_ref[i], 1e-13), "{act:?} f64 φ");
-            assert!((d64[i] - d_ref[i]).abs() <= tol(d_ref[i], 1e-13), "{act:?} f64 φ′");
+            assert!(
+                (a64[i] - v_ref[i]).abs() <= tol(v_ref[i], 1e-13),
+                "{act:?} f64 φ"
+            );
+            assert!(
+                (d64[i] - d_ref[i]).abs() <= tol(d_ref[i], 1e-13),
+                "{act:?} f64 φ′"
+            );
         }
     }
 }

@@ -30,7 +30,12 @@ fn with_weights<T>(
         .collect();
     let weights: Option<Vec<LayerWeights>> = locks
         .iter()
-        .map(|(w, b)| Some(LayerWeights { w: w.slice()?, b: b.slice()? }))
+        .map(|(w, b)| {
+            Some(LayerWeights {
+                w: w.slice()?,
+                b: b.slice()?,
+            })
+        })
         .collect();
     weights.map(|w| f(&w)).transpose()
 }
@@ -87,8 +92,7 @@ pub(super) fn param_grads(
         return Ok(None);
     };
     let out = with_weights(layers, |layers| {
-        with_cpu_slice::<f32, _>(x, |xs| fused.param_grads(layers, xs, batch, weights))
-            .transpose()
+        with_cpu_slice::<f32, _>(x, |xs| fused.param_grads(layers, xs, batch, weights)).transpose()
     })?;
     Ok(out.flatten())
 }
