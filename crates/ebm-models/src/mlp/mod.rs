@@ -186,16 +186,15 @@ impl Mlp {
                 var: b,
             });
         }
-        let fused = (config.output == Output::Energy && time_frequencies.is_none())
-            .then(|| {
-                FusedMlp::new(MlpSpec {
-                    widths,
-                    activation: config.activation,
-                    beta: config.swish_beta as f32,
-                })
+        let fused = match (config.output, time_frequencies) {
+            (Output::Energy, None) => FusedMlp::new(MlpSpec {
+                widths,
+                activation: config.activation,
+                beta: config.swish_beta as f32,
             })
-            .flatten()
-            .map(Arc::new);
+            .map(Arc::new),
+            _ => None,
+        };
         Ok(Mlp {
             layers,
             activation: config.activation,
