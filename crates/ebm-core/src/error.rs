@@ -36,7 +36,8 @@ pub enum Error {
     #[error("cannot {what}: {message}")]
     InvalidArgument { what: String, message: String },
 
-    /// Tensors or buffers whose shapes do not fit together: `what` names the value.
+    /// Tensors or buffers whose shapes do not fit together: `what` names the value (an input an
+    /// energy cannot take, or inside a fast path a broken invariant, which is a bug). Exit 1.
     #[error("wrong shape for {what}: {message}")]
     Shape { what: String, message: String },
 

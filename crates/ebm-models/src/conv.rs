@@ -27,11 +27,13 @@
 //!   autograd view does. Other devices and dtypes fall back to candle's ops and autograd;
 //!   [`ConvNet::detached_autograd`] forces that path (tests and benches compare the two).
 
-use crate::conv_fused::{ConvSpec, FusedConvNet, Real};
+use crate::conv_fused::FusedConvNet;
+use crate::image_energy::ImageEnergy;
 use crate::layer::{self, Act, Builder, Layer, Pool};
 use crate::Activation;
 use candle_core::{DType, Device, Tensor};
-use ebm_core::{autograd_energy_and_grad, Energy, Error, Model, Param, Result, Rng};
+use ebm_core::{Energy, Error, Model, Param, Result, Rng};
+use ebm_kernels::Real;
 use serde::{Deserialize, Serialize};
 
 /// One entry of `model.layers`.
@@ -225,80 +227,66 @@ impl ConvNet {
         }
     }
 
-    /// E (and ∇ₓE if `want_grad`) by the fused path, or `None` where it does not apply (the
-    /// trainable model, a non-CPU device, a dtype other than the weights' f32/f64).
-    fn fused(&self, x: &Tensor, want_grad: bool) -> Result<Option<(Tensor, Option<Tensor>)>> {
-        if !self.fused || !x.device().is_cpu() || x.dtype() != self.head.dtype() {
-            return Ok(None);
-        }
-        Ok(match x.dtype() {
-            DType::F32 => Some(self.fused_as::<f32>(x, want_grad)?),
-            DType::F64 => Some(self.fused_as::<f64>(x, want_grad)?),
-            _ => None,
-        })
-    }
-
-    fn fused_as<T: Real>(&self, x: &Tensor, want_grad: bool) -> Result<(Tensor, Option<Tensor>)> {
-        let images = layer::as_images(x, self.input_shape)?;
-        let weights = self
-            .convs
-            .iter()
-            .map(|l| l.weight(false))
-            .collect::<Result<Vec<_>>>()?;
-        let mut specs = Vec::with_capacity(self.convs.len());
-        for (l, w) in self.convs.iter().zip(&weights) {
-            let Some((stride, padding)) = l.conv_geometry() else {
-                return Err(Error::Msg(format!("layer {} is not a conv", l.name())));
-            };
-            specs.push(ConvSpec {
-                weight: w,
-                bias: l.bias(),
-                stride,
-                padding,
-            });
-        }
-        let head = (&self.head.weight(false)?, self.head.bias());
-        let net = FusedConvNet::<T>::new(
-            self.input_shape,
-            &specs,
-            head,
-            (self.act.activation, self.act.beta),
-            self.pool,
-        )?;
-        let values = images.flatten_all()?.to_vec1::<T>()?;
-        let (e, g) = net.run(&values, want_grad)?;
-        let device = x.device();
-        let e = Tensor::from_vec(e, images.dims()[0], device)?;
-        let g = g
-            .map(|g| Tensor::from_vec(g, x.dims(), device))
-            .transpose()?;
-        Ok((e, g))
-    }
-
-    fn layers(&self) -> Vec<&Layer> {
-        self.convs.iter().chain([&self.head]).collect()
-    }
-
     /// `n` extra power iterations on every spectrally normalised layer.
     pub fn power_iterate(&self, n: usize) -> Result<()> {
-        layer::power_iterate(&self.layers(), n)
+        self.power_iterate_all(n)
     }
 
     /// The weights the forward uses (W/σ(W) with spectral norm, at the current estimate), by
     /// layer name.
     pub fn effective_weights(&self) -> Result<Vec<(String, Tensor)>> {
-        layer::effective_weights(&self.layers())
+        self.effective_weights_all()
     }
 
     /// State that is not a parameter but belongs in a checkpoint: the spectral-norm vectors
     /// (`convs.0.weight_u`, `convs.0.weight_v`, …; empty without spectral norm).
     pub fn buffers(&self) -> Result<Vec<(String, Tensor)>> {
-        layer::buffers(&self.layers())
+        self.buffers_all()
     }
 
     /// Restores [`ConvNet::buffers`], checking names and shapes.
     pub fn load_buffers(&self, saved: &dyn Fn(&str) -> Option<Tensor>) -> Result<()> {
-        layer::load_buffers(&self.layers(), saved)
+        self.load_buffers_all(saved)
+    }
+}
+
+impl ImageEnergy for ConvNet {
+    fn layers(&self) -> Vec<&Layer> {
+        self.convs.iter().chain([&self.head]).collect()
+    }
+
+    fn image_shape(&self) -> [usize; 3] {
+        self.input_shape
+    }
+
+    fn fused_view(&self) -> bool {
+        self.fused
+    }
+
+    fn run_fused<T: Real>(
+        &self,
+        weights: &[Tensor],
+        x: &[T],
+        want_grad: bool,
+    ) -> Result<(Vec<T>, Option<Vec<T>>)> {
+        // `layers()` order: the convs, then the head.
+        let (head_w, conv_ws) = weights
+            .split_last()
+            .ok_or_else(|| Error::shape("fused conv", "no weights"))?;
+        let specs = self
+            .convs
+            .iter()
+            .zip(conv_ws)
+            .map(|(l, w)| l.conv_spec(w))
+            .collect::<Result<Vec<_>>>()?;
+        let net = FusedConvNet::<T>::new(
+            self.input_shape,
+            &specs,
+            (head_w, self.head.bias()),
+            (self.act.activation, self.act.beta),
+            self.pool,
+        )?;
+        net.run(x, want_grad)
     }
 }
 
@@ -317,10 +305,7 @@ impl Energy for ConvNet {
     }
 
     fn energy_and_grad(&self, x: &Tensor) -> Result<(Tensor, Tensor)> {
-        match self.fused(x, true)? {
-            Some((e, Some(g))) => Ok((e, g)),
-            _ => autograd_energy_and_grad(self, x),
-        }
+        self.fused_or_autograd(x)
     }
 }
 

@@ -1,7 +1,9 @@
 //! The weighted layers of the image energies (2-D convolution, linear), each optionally
-//! spectrally normalised, and what the conv and ResNet energies share: seeded parameter creation,
-//! image-shape checks, global pooling, spectral-norm buffers.
+//! spectrally normalised, and what the conv and ResNet energies share at the layer level: seeded
+//! parameter creation, image-shape checks, global pooling, spectral-norm buffers of one layer.
+//! What they share as whole networks is in `image_energy.rs`.
 
+use crate::conv_fused::ConvSpec;
 use crate::spectral_norm::SpectralNorm;
 use crate::{init, Activation};
 use candle_core::{DType, Device, Tensor, Var};
@@ -133,12 +135,26 @@ impl Layer {
         &self.b
     }
 
-    /// (stride, padding) of a conv layer, `None` for a linear one.
-    pub fn conv_geometry(&self) -> Option<(usize, usize)> {
-        match self.kind {
-            Kind::Conv { stride, padding } => Some((stride, padding)),
-            Kind::Linear => None,
-        }
+    /// The conv's geometry with `weight` (its effective weight, [`Layer::weight`]) for the fused
+    /// path; an error for a linear layer.
+    pub fn conv_spec<'a>(&'a self, weight: &'a Tensor) -> Result<ConvSpec<'a>> {
+        let Kind::Conv { stride, padding } = self.kind else {
+            return Err(Error::shape(
+                format!("layer {}", self.name),
+                "is linear, the fused conv path needs a conv",
+            ));
+        };
+        Ok(ConvSpec {
+            weight,
+            bias: &self.b,
+            stride,
+            padding,
+        })
+    }
+
+    /// W itself (not normalised): what the power iteration runs on.
+    pub fn raw_weight(&self) -> &Tensor {
+        &self.w
     }
 
     pub fn dtype(&self) -> DType {
@@ -203,10 +219,13 @@ pub(crate) fn image_shape(kind: &str, input_shape: &[usize]) -> Result<[usize; 3
 pub(crate) fn as_images(x: &Tensor, [c, h, w]: [usize; 3]) -> Result<Tensor> {
     let b = x.dims().first().copied().unwrap_or(0);
     if x.elem_count() != b * c * h * w {
-        return Err(Error::Msg(format!(
-            "input of shape {:?} is not a batch of [{c}, {h}, {w}] images",
-            x.dims()
-        )));
+        return Err(Error::shape(
+            "image energy input",
+            format!(
+                "shape {:?} is not a batch of [{c}, {h}, {w}] images",
+                x.dims()
+            ),
+        ));
     }
     Ok(x.reshape((b, c, h, w))?)
 }
@@ -230,37 +249,4 @@ impl Act {
     pub fn apply(self, z: &Tensor) -> Result<Tensor> {
         Ok(self.activation.apply(z, self.beta)?)
     }
-}
-
-/// `n` power iterations on every spectrally normalised layer.
-pub(crate) fn power_iterate(layers: &[&Layer], n: usize) -> Result<()> {
-    for l in layers {
-        if let Some(sn) = l.spectral_norm() {
-            sn.power_iterate(&l.w, n)?;
-        }
-    }
-    Ok(())
-}
-
-/// The weights the forwards use, without updating any estimate.
-pub(crate) fn effective_weights(layers: &[&Layer]) -> Result<Vec<(String, Tensor)>> {
-    layers
-        .iter()
-        .map(|l| Ok((l.name().to_string(), l.weight(false)?.detach())))
-        .collect()
-}
-
-pub(crate) fn buffers(layers: &[&Layer]) -> Result<Vec<(String, Tensor)>> {
-    let mut out = Vec::new();
-    for l in layers {
-        l.buffers(&mut out)?;
-    }
-    Ok(out)
-}
-
-pub(crate) fn load_buffers(
-    layers: &[&Layer],
-    saved: &dyn Fn(&str) -> Option<Tensor>,
-) -> Result<()> {
-    layers.iter().try_for_each(|l| l.load_buffers(saved))
 }

@@ -24,11 +24,13 @@
 //! spectral_norm = true
 //! ```
 
-use crate::conv_fused::{ConvSpec, FusedResNet, Real, ResBlockSpec};
+use crate::conv_fused::{FusedResNet, ResBlockSpec};
+use crate::image_energy::ImageEnergy;
 use crate::layer::{self, Act, Builder, Layer, Pool};
 use crate::Activation;
 use candle_core::{DType, Device, Tensor};
-use ebm_core::{autograd_energy_and_grad, Energy, Error, Model, Param, Result, Rng};
+use ebm_core::{Energy, Error, Model, Param, Result, Rng};
+use ebm_kernels::Real;
 use serde::{Deserialize, Serialize};
 
 /// `[model] kind = "resnet"`.
@@ -244,38 +246,59 @@ impl ResNet {
         }
     }
 
-    /// E (and ∇ₓE if `want_grad`) by the fused path, or `None` where it does not apply.
-    fn fused(&self, x: &Tensor, want_grad: bool) -> Result<Option<(Tensor, Option<Tensor>)>> {
-        if !self.fused || !x.device().is_cpu() || x.dtype() != self.head.dtype() {
-            return Ok(None);
-        }
-        Ok(match x.dtype() {
-            DType::F32 => Some(self.fused_as::<f32>(x, want_grad)?),
-            DType::F64 => Some(self.fused_as::<f64>(x, want_grad)?),
-            _ => None,
-        })
+    /// `n` extra power iterations on every spectrally normalised layer.
+    pub fn power_iterate(&self, n: usize) -> Result<()> {
+        self.power_iterate_all(n)
     }
 
-    fn fused_as<T: Real>(&self, x: &Tensor, want_grad: bool) -> Result<(Tensor, Option<Tensor>)> {
-        let images = layer::as_images(x, self.input_shape)?;
-        // Effective weights (W/σ at the current estimate) of every conv, in layer order.
-        let layers: Vec<&Layer> = self.layers();
-        let weights = layers
-            .iter()
-            .map(|l| l.weight(false))
-            .collect::<Result<Vec<_>>>()?;
-        let spec = |i: usize| -> Result<ConvSpec<'_>> {
-            let l = layers[i];
-            let Some((stride, padding)) = l.conv_geometry() else {
-                return Err(Error::Msg(format!("layer {} is not a conv", l.name())));
-            };
-            Ok(ConvSpec {
-                weight: &weights[i],
-                bias: l.bias(),
-                stride,
-                padding,
-            })
-        };
+    /// The weights the forward uses (W/σ(W) with spectral norm), by layer name.
+    pub fn effective_weights(&self) -> Result<Vec<(String, Tensor)>> {
+        self.effective_weights_all()
+    }
+
+    /// The spectral-norm vectors (`stem.weight_u`, …), state a checkpoint must keep.
+    pub fn buffers(&self) -> Result<Vec<(String, Tensor)>> {
+        self.buffers_all()
+    }
+
+    /// Restores [`ResNet::buffers`], checking names and shapes.
+    pub fn load_buffers(&self, saved: &dyn Fn(&str) -> Option<Tensor>) -> Result<()> {
+        self.load_buffers_all(saved)
+    }
+}
+
+impl ImageEnergy for ResNet {
+    fn layers(&self) -> Vec<&Layer> {
+        let blocks = self.stages.iter().flatten().flat_map(Block::layers);
+        [&self.stem]
+            .into_iter()
+            .chain(blocks)
+            .chain([&self.head])
+            .collect()
+    }
+
+    fn image_shape(&self) -> [usize; 3] {
+        self.input_shape
+    }
+
+    fn fused_view(&self) -> bool {
+        self.fused
+    }
+
+    fn run_fused<T: Real>(
+        &self,
+        weights: &[Tensor],
+        x: &[T],
+        want_grad: bool,
+    ) -> Result<(Vec<T>, Option<Vec<T>>)> {
+        let layers = self.layers();
+        if weights.len() != layers.len() {
+            return Err(Error::shape(
+                "fused resnet",
+                format!("{} weights for {} layers", weights.len(), layers.len()),
+            ));
+        }
+        let spec = |i: usize| layers[i].conv_spec(&weights[i]);
         // `layers()` order: stem, then each block's conv1, conv2, [skip], then the head.
         let stem = spec(0)?;
         let mut i = 1;
@@ -293,52 +316,15 @@ impl ResNet {
             }
             stages.push(specs);
         }
-        let head = (&weights[i], self.head.bias());
         let net = FusedResNet::<T>::new(
             self.input_shape,
             &stem,
             &stages,
-            head,
+            (&weights[i], self.head.bias()),
             (self.act.activation, self.act.beta),
             self.pool,
         )?;
-        let values = images.flatten_all()?.to_vec1::<T>()?;
-        let (e, g) = net.run(&values, want_grad)?;
-        let device = x.device();
-        let e = Tensor::from_vec(e, images.dims()[0], device)?;
-        let g = g
-            .map(|g| Tensor::from_vec(g, x.dims(), device))
-            .transpose()?;
-        Ok((e, g))
-    }
-
-    fn layers(&self) -> Vec<&Layer> {
-        let blocks = self.stages.iter().flatten().flat_map(Block::layers);
-        [&self.stem]
-            .into_iter()
-            .chain(blocks)
-            .chain([&self.head])
-            .collect()
-    }
-
-    /// `n` extra power iterations on every spectrally normalised layer.
-    pub fn power_iterate(&self, n: usize) -> Result<()> {
-        layer::power_iterate(&self.layers(), n)
-    }
-
-    /// The weights the forward uses (W/σ(W) with spectral norm), by layer name.
-    pub fn effective_weights(&self) -> Result<Vec<(String, Tensor)>> {
-        layer::effective_weights(&self.layers())
-    }
-
-    /// The spectral-norm vectors (`stem.weight_u`, …), state a checkpoint must keep.
-    pub fn buffers(&self) -> Result<Vec<(String, Tensor)>> {
-        layer::buffers(&self.layers())
-    }
-
-    /// Restores [`ResNet::buffers`], checking names and shapes.
-    pub fn load_buffers(&self, saved: &dyn Fn(&str) -> Option<Tensor>) -> Result<()> {
-        layer::load_buffers(&self.layers(), saved)
+        net.run(x, want_grad)
     }
 }
 
@@ -372,10 +358,7 @@ impl Energy for ResNet {
     }
 
     fn energy_and_grad(&self, x: &Tensor) -> Result<(Tensor, Tensor)> {
-        match self.fused(x, true)? {
-            Some((e, Some(g))) => Ok((e, g)),
-            _ => autograd_energy_and_grad(self, x),
-        }
+        self.fused_or_autograd(x)
     }
 }
 

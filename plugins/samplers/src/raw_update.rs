@@ -5,20 +5,9 @@
 //! round them), and the noise the same draws in the same order, so either path gives the same
 //! chains.
 
-use candle_core::{DType, Device, Storage, Tensor};
+use candle_core::{Device, Tensor};
 use ebm_core::{rng, Result, Rng};
-
-/// A CPU f32 tensor's contiguous data.
-fn cpu_f32<T>(t: &Tensor, f: impl FnOnce(&[f32]) -> T) -> Result<Option<T>> {
-    if t.dtype() != DType::F32 {
-        return Ok(None);
-    }
-    let (storage, layout) = t.storage_and_layout();
-    let (Storage::Cpu(cpu), Some((start, end))) = (&*storage, layout.contiguous_offsets()) else {
-        return Ok(None);
-    };
-    Ok(Some(f(&cpu.as_slice::<f32>()?[start..end])))
-}
+use ebm_kernels::cpu::with_cpu_slice;
 
 /// `clamp(x − η·g + √(2η)·s·ε)`, or `None` when x and g are not CPU f32 contiguous of one shape
 /// (the caller then takes the op path).
@@ -34,16 +23,14 @@ pub(crate) fn langevin_move(
         return Ok(None);
     }
     let eta32 = eta as f32;
-    let Some(Some(mut next)) = cpu_f32(x, |xs| {
-        cpu_f32(g, |gs| {
+    let Some(Some(mut next)) = with_cpu_slice::<f32, _>(x, |xs| {
+        with_cpu_slice::<f32, _>(g, |gs| {
             xs.iter()
                 .zip(gs)
                 .map(|(x, g)| x - g * eta32)
                 .collect::<Vec<f32>>()
         })
-    })?
-    .transpose()?
-    else {
+    }) else {
         return Ok(None);
     };
     if scale > 0.0 {
@@ -62,6 +49,7 @@ pub(crate) fn langevin_move(
 mod tests {
     use super::*;
     use crate::langevin::noise_and_clamp;
+    use candle_core::DType;
 
     #[test]
     fn raw_move_is_the_op_path_bit_for_bit() {

@@ -7,7 +7,7 @@
 //! where N = images·H_out·W_out and column j = (image, oy, ox). Padding is never materialised:
 //! out-of-image taps are zeros in im2col and are skipped in col2im (that is the crop).
 
-use super::scalar::Real;
+use ebm_kernels::Real;
 use std::ops::Range;
 
 /// One conv layer's geometry.

@@ -10,22 +10,21 @@
 //! (rayon over groups), so its feature maps stay in cache. Inside a group the maps are stored
 //! `[C, G, H, W]`, which is what one GEMM with N = G·H·W columns produces.
 //!
-//! The plain conv stack is here; the ResNet's blocks and pooling are in [`resnet`].
+//! The plain conv stack is here; the ResNet's blocks and pooling are in [`resnet`]. The
+//! numeric kernels (φ/φ′, SIMD dispatch, GEMM) are `ebm_kernels`'.
 
-mod gemm;
 mod im2col;
 mod resnet;
-mod scalar;
 
 use crate::{Activation, Pool};
 use candle_core::Tensor;
 use ebm_core::{Error, Result};
-use gemm::{matmul, Mat};
+use ebm_kernels::activation::activate_biased;
+use ebm_kernels::gemm::{matmul, Mat};
+use ebm_kernels::Real;
 use im2col::{col2im, im2col, ConvShape, Strides};
 use rayon::prelude::*;
 pub(crate) use resnet::{FusedResNet, ResBlockSpec};
-use scalar::Act;
-pub(crate) use scalar::Real;
 
 /// Most images per group. Small groups keep a group's im2col matrix (1 MB per image for the
 /// bench network's second layer) in L2 and balance the threads; 1, 2, 4 and 8 measured the same
@@ -42,6 +41,20 @@ pub(crate) struct ConvSpec<'a> {
     pub padding: usize,
 }
 
+/// φ with its β, as the fused passes apply it.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Act<T> {
+    pub activation: Activation,
+    pub beta: T,
+}
+
+impl<T: Real> Act<T> {
+    /// z ← φ(z + bias), `slope` ← φ'(z + bias): adding a channel's bias here saves a pass over z.
+    pub fn apply(self, z: &mut [T], slope: &mut [T], bias: T) {
+        activate_biased(self.activation, self.beta, z, slope, bias)
+    }
+}
+
 pub(super) struct ConvLayer<T> {
     pub shape: ConvShape,
     pub cout: usize,
@@ -53,18 +66,20 @@ pub(super) struct ConvLayer<T> {
 impl<T: Real> ConvLayer<T> {
     /// Layer `i` (for errors) on a `cin`×h×w input.
     pub fn new(spec: &ConvSpec<'_>, cin: usize, (h, w): (usize, usize), i: usize) -> Result<Self> {
+        let what = || format!("fused conv layer {i}");
         let &[cout, wc, k, k2] = spec.weight.dims() else {
-            return Err(Error::Msg(format!(
-                "conv layer {i}: weight is not [out, in, k, k]"
-            )));
+            return Err(Error::shape(what(), "weight is not [out, in, k, k]"));
         };
         let shape = ConvShape::new(cin, (h, w), k, spec.stride, spec.padding)
             .filter(|_| wc == cin && k == k2 && spec.stride > 0)
             .ok_or_else(|| {
-                Error::Msg(format!(
-                    "conv layer {i}: weight {:?} does not fit a {cin}×{h}×{w} input",
-                    spec.weight.dims()
-                ))
+                Error::shape(
+                    what(),
+                    format!(
+                        "weight {:?} does not fit a {cin}×{h}×{w} input",
+                        spec.weight.dims()
+                    ),
+                )
             })?;
         Ok(ConvLayer {
             shape,
@@ -90,7 +105,7 @@ impl<T: Real> ConvLayer<T> {
         im2col(sh, images, src, st, cols);
         let mut z = vec![T::ZERO; self.cout * n];
         let w = Mat::rows(&self.w, self.cout, sh.rows());
-        matmul(&mut z, w, Mat::rows(cols, sh.rows(), n), false, threads)?;
+        matmul(&mut z, w, Mat::rows(cols, sh.rows(), n), false, threads);
         Ok(z)
     }
 
@@ -109,7 +124,7 @@ impl<T: Real> ConvLayer<T> {
         let n = images * sh.out_pixels();
         cols.resize(sh.rows() * n, T::ZERO);
         let wt = Mat::rows(&self.w, self.cout, sh.rows()).t();
-        matmul(cols, wt, Mat::rows(g, self.cout, n), false, threads)?;
+        matmul(cols, wt, Mat::rows(g, self.cout, n), false, threads);
         col2im(sh, images, cols, dst, st);
         Ok(())
     }
@@ -141,10 +156,10 @@ pub(super) fn run_groups<T: Real>(
 ) -> Result<(Vec<T>, Option<Vec<T>>)> {
     let per_image: usize = input.iter().product();
     if per_image == 0 || !x.len().is_multiple_of(per_image) {
-        return Err(Error::Msg(format!(
-            "fused conv: {} values are not a batch of {input:?} images",
-            x.len(),
-        )));
+        return Err(Error::shape(
+            "fused conv",
+            format!("{} values are not a batch of {input:?} images", x.len()),
+        ));
     }
     let batch = x.len() / per_image;
     let threads = rayon::current_num_threads().max(1);
@@ -193,11 +208,14 @@ pub(super) fn head<T: Real>(
     let head_b = values::<T>(b)?;
     match head_b[..] {
         [b] if head_w.len() == c => Ok((head_w, b)),
-        _ => Err(Error::Msg(format!(
-            "conv head: expected weight [1, {c}] and bias [1], got {} and {} values",
-            head_w.len(),
-            head_b.len()
-        ))),
+        _ => Err(Error::shape(
+            "fused conv head",
+            format!(
+                "expected weight [1, {c}] and bias [1], got {} and {} values",
+                head_w.len(),
+                head_b.len()
+            ),
+        )),
     }
 }
 
@@ -291,7 +309,7 @@ impl<T: Real> FusedConvNet<T> {
             slopes.push(slope);
         }
         let (Some(last), Some(top)) = (maps.last(), self.convs.last()) else {
-            return Err(Error::Msg("fused conv: no conv layers".into()));
+            return Err(Error::shape("fused conv", "no conv layers"));
         };
         let hw = top.shape.out_pixels();
         head_energy(last, &self.head_w, self.head_b, hw, e);

@@ -5,13 +5,13 @@
 //! g_in = conv1ᵀ(conv2ᵀ(g ⊙ φ'(out)) ⊙ φ'(z₁)) + skipᵀ(g ⊙ φ'(out)) (or + g ⊙ φ'(out) for the
 //! identity skip), and average pooling sends g/4 to each of the four inputs.
 
-use super::scalar::Act;
 use super::{
-    head, head_energy, input_strides, internal_strides, run_groups, ConvLayer, ConvSpec, Real,
+    head, head_energy, input_strides, internal_strides, run_groups, Act, ConvLayer, ConvSpec,
 };
 use crate::{Activation, Pool};
 use candle_core::Tensor;
 use ebm_core::{Error, Result};
+use ebm_kernels::Real;
 
 /// One residual block's convs (spectrally normalised weights already applied).
 pub(crate) struct ResBlockSpec<'a> {
@@ -54,9 +54,10 @@ impl<T: Real> FusedResNet<T> {
         for (s, specs) in stages.iter().enumerate() {
             if s > 0 {
                 if h % 2 != 0 || w % 2 != 0 {
-                    return Err(Error::Msg(format!(
-                        "fused resnet: stage {s} pools a {h}×{w} map (needs even sides)"
-                    )));
+                    return Err(Error::shape(
+                        "fused resnet",
+                        format!("stage {s} pools a {h}×{w} map (needs even sides)"),
+                    ));
                 }
                 (h, w) = (h / 2, w / 2);
             }
@@ -74,10 +75,13 @@ impl<T: Real> FusedResNet<T> {
                     .map_or((c, h, w), |p| (p.cout, p.shape.ho, p.shape.wo));
                 let main_out = (conv2.cout, conv2.shape.ho, conv2.shape.wo);
                 if conv1.shape.ho != h || conv1.shape.wo != w || main_out != skip_out {
-                    return Err(Error::Msg(format!(
-                        "fused resnet: a block of stage {s} maps {c}×{h}×{w} to {main_out:?} \
-                         but its skip to {skip_out:?}"
-                    )));
+                    return Err(Error::shape(
+                        "fused resnet",
+                        format!(
+                            "a block of stage {s} maps {c}×{h}×{w} to {main_out:?} but its \
+                             skip to {skip_out:?}"
+                        ),
+                    ));
                 }
                 c = conv2.cout;
                 blocks.push(Block { conv1, conv2, skip });

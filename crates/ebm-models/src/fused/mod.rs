@@ -1,6 +1,12 @@
-//! The MLP energy's sampling path: E(x) and ∇ₓE(x) by explicit matrix products and a fused
-//! activation pass, with no candle ops, no autograd graph and no allocations besides the two
-//! result tensors.
+//! The MLP energy's fast path: E(x) and ∇ₓE(x) by explicit matrix products and a fused
+//! activation pass, with no candle ops, no autograd graph and no allocations besides the
+//! caller's result buffers.
+//!
+//! It sits below the model: it takes an [`MlpSpec`] (widths, activation, β) and the weights as
+//! slices ([`LayerWeights`]), as the conv path takes `ConvSpec`s, and knows nothing of
+//! [`crate::Mlp`]. The model's sampling view borrows the weights from the parameters' storage
+//! at every call (so it always sees the optimiser's latest step) and hands anything this path
+//! does not cover (another device or dtype, a non-contiguous x) to the op-based MLP.
 //!
 //! Per tile of rows, with hidden pre-activations zₗ = hₗ₋₁Wₗᵀ + bₗ:
 //! - forward: one pass turns zₗ into φ(zₗ) in place and stores φ'(zₗ) beside it;
@@ -9,32 +15,27 @@
 //!
 //! Tiles of [`TILE`] rows keep a tile's activations in L2 between the forward and the backward;
 //! large batches run their tiles in parallel on rayon, small ones on the calling thread (a rayon
-//! hand-off costs microseconds, more than a 10-chain step). Buffers come from a pool shared by all
-//! views of one model, so they are allocated once per thread, not per call.
-//!
-//! The weights are read straight from the parameters' storage at every call (the detached
-//! tensors share it with the trainable `Var`s), so a view always sees the optimiser's latest step.
-//! Anything this path does not cover (another device or dtype, a non-contiguous x) goes to the
-//! op-based [`Mlp`] it wraps.
+//! hand-off costs microseconds, more than a 10-chain step). Buffers come from a pool the
+//! [`FusedMlp`] owns (one per model, shared by its views), so they are allocated once per
+//! thread, not per call.
 //!
 //! Training reuses the forward: `param_grad.rs` keeps each tile's activations and backpropagates
 //! loss-chosen row weights to the weights and biases (`Model::energy_param_grads`).
+//!
+//! The numeric kernels (φ/φ′, SIMD dispatch, GEMM) are `ebm_kernels`'.
 
-mod math;
 mod matmul;
 mod param_grad;
 mod scratch;
-mod simd;
 mod thin;
 
-use crate::{Activation, Mlp};
-use candle_core::{DType, Device, Storage, Tensor};
-use ebm_core::{Energy, Result};
+use crate::Activation;
+use ebm_core::{Error, Result};
+use ebm_kernels::activation;
 use matmul::{matmul, Weight, WeightRef};
+pub(crate) use param_grad::ParamGrads;
 use rayon::prelude::*;
-use scratch::Scratch;
-pub(crate) use scratch::ScratchPool;
-use std::sync::Arc;
+use scratch::{Scratch, ScratchPool};
 
 /// Rows per tile: with 128-wide layers a tile's activations and derivatives (4 × 64 KB) and the
 /// gradient buffers stay in a core's L2 between the forward and the backward.
@@ -43,152 +44,127 @@ const TILE: usize = 128;
 /// Below this many rows one thread does the whole batch.
 const PARALLEL_MIN_ROWS: usize = 2 * TILE;
 
-/// The fused sampling view of an energy-head MLP (what [`crate::Mlp`]'s `detached()` returns on
-/// CPU with f32 weights and no time input).
-pub(crate) struct FusedMlp {
-    /// The op-based detached view: the weights (shared storage) and the fallback path.
-    ops: Mlp,
-    activation: Activation,
-    beta: f32,
+/// The shape of an energy-head MLP: what the fast path needs besides the weights.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct MlpSpec {
     /// Layer widths, input first, 1 (the energy) last.
-    widths: Vec<usize>,
-    pool: Arc<ScratchPool>,
+    pub widths: Vec<usize>,
+    pub activation: Activation,
+    /// β of `activation = "swish"`.
+    pub beta: f32,
 }
 
-/// Borrowed weights of one layer.
+/// One layer's weights as the fast path reads them: `w: [out, inp]` row-major (torch's Linear
+/// layout) and `b: [out]`.
+#[derive(Clone, Copy)]
+pub(crate) struct LayerWeights<'a> {
+    pub w: &'a [f32],
+    pub b: &'a [f32],
+}
+
+/// The fast path of one MLP shape, with its scratch buffers.
+#[derive(Debug)]
+pub(crate) struct FusedMlp {
+    spec: MlpSpec,
+    pool: ScratchPool,
+}
+
+/// Borrowed weights of one layer, with its shape.
 struct LayerRef<'a> {
     w: WeightRef<'a>,
     b: &'a [f32],
 }
 
-/// A CPU f32 tensor's contiguous data, read under its storage lock for the call.
-fn with_cpu_f32<T>(t: &Tensor, f: impl FnOnce(&[f32]) -> Result<T>) -> Result<Option<T>> {
-    let (storage, layout) = t.storage_and_layout();
-    let (Storage::Cpu(cpu), Some((start, end))) = (&*storage, layout.contiguous_offsets()) else {
-        return Ok(None);
-    };
-    if t.dtype() != DType::F32 {
-        return Ok(None);
-    }
-    f(&cpu.as_slice::<f32>()?[start..end]).map(Some)
+/// Layers borrowed and checked against the spec, with W₀ᵀ for a thin input layer.
+struct Layers<'a> {
+    refs: Vec<LayerRef<'a>>,
+    thin_wt: Option<Vec<f32>>,
 }
 
 impl FusedMlp {
-    /// `None` when the network is not one this path covers.
-    pub(crate) fn new(ops: Mlp, pool: Arc<ScratchPool>) -> Option<Self> {
-        let layers = ops.fusable_layers()?;
-        if layers.len() < 2 {
-            // No hidden layer: E is affine, nothing to fuse.
-            return None;
-        }
-        let cpu_f32 = layers.iter().all(|l| {
-            l.w.device().is_cpu() && l.w.dtype() == DType::F32 && l.b.dtype() == DType::F32
-        });
-        if !cpu_f32 {
-            return None;
-        }
-        let mut widths = vec![ops.input_dim()];
-        widths.extend(layers.iter().map(|l| l.w.dims()[0]));
-        let (activation, beta) = ops.activation();
-        Some(FusedMlp {
-            activation,
-            beta: beta as f32,
-            widths,
-            pool,
-            ops,
+    /// `None` when the network is not one this path covers: it needs a hidden layer (else E is
+    /// affine, nothing to fuse) and a scalar head.
+    pub(crate) fn new(spec: MlpSpec) -> Option<Self> {
+        let covered = spec.widths.len() >= 3 && spec.widths.last() == Some(&1);
+        covered.then(|| FusedMlp {
+            spec,
+            pool: ScratchPool::default(),
         })
     }
 
-    /// Calls `f` with the layers' weights borrowed from their storage (and W₀ᵀ for a thin input
-    /// layer), or returns `None` if they are not CPU-f32-contiguous.
-    fn with_layers<T>(
-        &self,
-        f: impl FnOnce(&[LayerRef], Option<&[f32]>) -> Result<Option<T>>,
-    ) -> Result<Option<T>> {
-        let Some(layers) = self.ops.fusable_layers() else {
-            return Ok(None);
-        };
-        // Hold every weight's storage lock for the call: the slices below borrow from them.
-        let guards: Vec<_> = layers
-            .iter()
-            .map(|l| (l.w.storage_and_layout(), l.b.storage_and_layout()))
-            .collect();
-        let mut refs = Vec::with_capacity(guards.len());
-        for (((ws, wl), (bs, bl)), pair) in guards.iter().zip(self.widths.windows(2)) {
-            let (Storage::Cpu(w), Storage::Cpu(b)) = (&**ws, &**bs) else {
-                return Ok(None);
-            };
-            let (Some((w0, w1)), Some((b0, b1))) =
-                (wl.contiguous_offsets(), bl.contiguous_offsets())
-            else {
-                return Ok(None);
-            };
+    pub(crate) fn spec(&self) -> &MlpSpec {
+        &self.spec
+    }
+
+    /// The layers with their shapes from the spec (checked), and W₀ᵀ for a thin input layer:
+    /// `[inp, out]`, a few hundred floats copied per call.
+    fn layers<'a>(&self, layers: &[LayerWeights<'a>]) -> Result<Layers<'a>> {
+        let widths = &self.spec.widths;
+        if layers.len() + 1 != widths.len() {
+            return Err(Error::shape(
+                "fused MLP",
+                format!("{} layers for widths {widths:?}", layers.len()),
+            ));
+        }
+        let mut refs = Vec::with_capacity(layers.len());
+        for (i, (l, pair)) in layers.iter().zip(widths.windows(2)).enumerate() {
+            let (inp, out) = (pair[0], pair[1]);
+            if l.w.len() != out * inp || l.b.len() != out {
+                return Err(Error::shape(
+                    format!("fused MLP layer {i}"),
+                    format!(
+                        "{} weights and {} biases for a {inp} → {out} layer",
+                        l.w.len(),
+                        l.b.len()
+                    ),
+                ));
+            }
             refs.push(LayerRef {
                 w: WeightRef {
-                    data: &w.as_slice::<f32>()?[w0..w1],
-                    out: pair[1],
-                    inp: pair[0],
+                    data: l.w,
+                    out,
+                    inp,
                 },
-                b: &b.as_slice::<f32>()?[b0..b1],
+                b: l.b,
             });
         }
-        // W₀ᵀ for the thin input layer: `[inp, out]`, a few hundred floats copied per call.
         let first = refs[0].w;
         let thin_wt: Option<Vec<f32>> = (first.inp <= thin::THIN_MAX).then(|| {
             (0..first.inp)
                 .flat_map(|k| (0..first.out).map(move |j| first.data[j * first.inp + k]))
                 .collect()
         });
-        f(&refs, thin_wt.as_deref())
+        Ok(Layers { refs, thin_wt })
     }
 
-    /// The batch size of `x` if it is a CPU tensor of rows this network takes.
-    fn rows_of(&self, x: &Tensor) -> Option<usize> {
-        let batch = x.dims().first().copied().unwrap_or(0);
-        (x.elem_count() == batch * self.widths[0] && matches!(x.device(), Device::Cpu))
-            .then_some(batch)
+    /// Checks that `x` holds `rows` rows of the input width (and `grad`, if any, as many values).
+    fn check_rows(&self, x: &[f32], rows: usize, grad: Option<usize>) -> Result<()> {
+        let d = self.spec.widths[0];
+        if x.len() != rows * d || grad.is_some_and(|g| g != x.len()) {
+            return Err(Error::shape(
+                "fused MLP",
+                format!(
+                    "{} input values (and {grad:?} gradient values) for {rows} rows of width {d}",
+                    x.len()
+                ),
+            ));
+        }
+        Ok(())
     }
 
-    /// E and (with `want_grad`) ∇ₓE, or `None` if `x` or the weights are not CPU-f32-contiguous.
-    fn run(&self, x: &Tensor, want_grad: bool) -> Result<Option<(Tensor, Option<Tensor>)>> {
-        let Some(batch) = self.rows_of(x) else {
-            return Ok(None);
-        };
-        self.with_layers(|refs, thin_wt| self.run_on(refs, thin_wt, x, batch, want_grad))
-    }
-
-    /// [`FusedMlp::run`] with the weights borrowed.
-    fn run_on(
+    /// E per row into `energy` (`energy.len()` rows of `x`, row-major) and, with `grad`, ∇ₓE in
+    /// the layout of `x`.
+    pub(crate) fn energy_and_grad(
         &self,
-        refs: &[LayerRef],
-        thin_wt: Option<&[f32]>,
-        x: &Tensor,
-        batch: usize,
-        want_grad: bool,
-    ) -> Result<Option<(Tensor, Option<Tensor>)>> {
-        let d = self.widths[0];
-        let out = with_cpu_f32(x, |xs| {
-            let mut energy = vec![0f32; batch];
-            let mut grad = if want_grad {
-                vec![0f32; batch * d]
-            } else {
-                Vec::new()
-            };
-            self.batch(
-                refs,
-                thin_wt,
-                xs,
-                &mut energy,
-                want_grad.then_some(&mut grad[..]),
-            );
-            let e = Tensor::from_vec(energy, batch, &Device::Cpu)?;
-            let g = match want_grad {
-                true => Some(Tensor::from_vec(grad, x.shape(), &Device::Cpu)?),
-                false => None,
-            };
-            Ok((e, g))
-        })?;
-        Ok(out)
+        layers: &[LayerWeights],
+        x: &[f32],
+        energy: &mut [f32],
+        grad: Option<&mut [f32]>,
+    ) -> Result<()> {
+        self.check_rows(x, energy.len(), grad.as_ref().map(|g| g.len()))?;
+        let layers = self.layers(layers)?;
+        self.batch(&layers.refs, layers.thin_wt.as_deref(), x, energy, grad);
+        Ok(())
     }
 
     /// The whole batch, tile by tile: in parallel when it is large.
@@ -200,7 +176,7 @@ impl FusedMlp {
         energy: &mut [f32],
         grad: Option<&mut [f32]>,
     ) {
-        let d = self.widths[0];
+        let d = self.spec.widths[0];
         let threads = rayon::current_num_threads();
         if energy.len() < PARALLEL_MIN_ROWS || threads < 2 {
             let mut s = self.pool.lease();
@@ -241,7 +217,7 @@ impl FusedMlp {
         grad: Option<&mut [f32]>,
     ) {
         let rows = energy.len();
-        let w = &self.widths;
+        let w = &self.spec.widths;
         let hidden = w.len() - 2;
         self.forward(s, layers, thin_wt, x, energy);
         let top = w[hidden];
@@ -268,7 +244,7 @@ impl FusedMlp {
             let dst = &mut next[..rows * w[l]];
             let g = &cur[..rows * w[l + 1]];
             matmul(rows, g, layers[l].w, Weight::AsIs, dst, false);
-            math::mul_in_place(dst, &s.derivs[l - 1][..rows * w[l]]);
+            activation::mul_in_place(dst, &s.derivs[l - 1][..rows * w[l]]);
         }
         let last = &s.grads[(hidden - 1) % 2][..rows * w[1]];
         match thin_wt {
@@ -288,7 +264,7 @@ impl FusedMlp {
         energy: &mut [f32],
     ) {
         let rows = energy.len();
-        let w = &self.widths;
+        let w = &self.spec.widths;
         let hidden = w.len() - 2;
         s.fit(&w[1..=hidden], rows);
         // Forward through the hidden layers: acts[l] = φ(z), derivs[l] = φ'(z).
@@ -309,9 +285,9 @@ impl FusedMlp {
                     matmul(rows, input, layers[l].w, Weight::Transposed, a, true);
                 }
             }
-            math::activate(
-                self.activation,
-                self.beta,
+            activation::activate(
+                self.spec.activation,
+                self.spec.beta,
                 a,
                 &mut s.derivs[l][..rows * w[l + 1]],
             );
@@ -320,25 +296,5 @@ impl FusedMlp {
         let top = w[hidden];
         let (w_out, b_out) = (layers[hidden].w.data, layers[hidden].b[0]);
         thin::head(&s.acts[hidden - 1][..rows * top], w_out, b_out, energy);
-    }
-}
-
-impl Energy for FusedMlp {
-    fn energy(&self, x: &Tensor) -> Result<Tensor> {
-        match self.run(x, false)? {
-            Some((e, _)) => Ok(e),
-            None => self.ops.energy(x),
-        }
-    }
-
-    fn grad(&self, x: &Tensor) -> Result<Tensor> {
-        Ok(self.energy_and_grad(x)?.1)
-    }
-
-    fn energy_and_grad(&self, x: &Tensor) -> Result<(Tensor, Tensor)> {
-        match self.run(x, true)? {
-            Some((e, Some(g))) => Ok((e, g)),
-            _ => self.ops.energy_and_grad(x),
-        }
     }
 }

@@ -12,9 +12,9 @@
 
 use super::matmul::{matmul, matmul_tn, Weight};
 use super::scratch::Scratch;
-use super::{math, with_cpu_f32, FusedMlp, LayerRef, PARALLEL_MIN_ROWS, TILE};
-use candle_core::Tensor;
+use super::{FusedMlp, LayerRef, LayerWeights, PARALLEL_MIN_ROWS, TILE};
 use ebm_core::{Error, Result};
+use ebm_kernels::activation;
 use rayon::prelude::*;
 
 /// E per row and the gradient of every layer, `(dW [out, inp], db [out])`, input layer first.
@@ -34,32 +34,19 @@ fn for_each<T: Send>(jobs: &mut [T], parallel: bool, f: impl Fn(&mut T) + Sync +
 }
 
 impl FusedMlp {
-    /// E(x) and the parameter gradients of Σᵢ cᵢ·E(xᵢ) with c = `weights(E)`, or `None` (before
-    /// calling `weights`) if `x` or the weights are not CPU-f32-contiguous.
+    /// E(x) for the `batch` rows of `x` and the parameter gradients of Σᵢ cᵢ·E(xᵢ) with
+    /// c = `weights(E)`.
     pub(crate) fn param_grads(
         &self,
-        x: &Tensor,
-        weights: &mut dyn FnMut(&[f32]) -> Result<Vec<f32>>,
-    ) -> Result<Option<ParamGrads>> {
-        let Some(batch) = self.rows_of(x) else {
-            return Ok(None);
-        };
-        self.with_layers(|layers, thin_wt| {
-            with_cpu_f32(x, |xs| {
-                self.param_grads_on(layers, thin_wt, xs, batch, weights)
-            })
-        })
-    }
-
-    fn param_grads_on(
-        &self,
-        layers: &[LayerRef],
-        thin_wt: Option<&[f32]>,
+        layers: &[LayerWeights],
         x: &[f32],
         batch: usize,
         weights: &mut dyn FnMut(&[f32]) -> Result<Vec<f32>>,
     ) -> Result<ParamGrads> {
-        let d = self.widths[0];
+        self.check_rows(x, batch, None)?;
+        let layers = self.layers(layers)?;
+        let (layers, thin_wt) = (&layers.refs[..], layers.thin_wt.as_deref());
+        let d = self.spec.widths[0];
         let tiles = batch.div_ceil(TILE);
         let mut scratch: Vec<_> = (0..tiles).map(|_| self.pool.lease()).collect();
         let mut energy = vec![0f32; batch];
@@ -75,13 +62,14 @@ impl FusedMlp {
 
         let c = weights(&energy)?;
         if c.len() != batch {
-            return Err(Error::Msg(format!(
-                "fused MLP parameter gradients: {} row weights for {batch} rows",
-                c.len()
-            )));
+            return Err(Error::shape(
+                "fused MLP parameter gradients",
+                format!("{} row weights for {batch} rows", c.len()),
+            ));
         }
 
         let sizes: Vec<(usize, usize)> = self
+            .spec
             .widths
             .windows(2)
             .map(|p| (p[1] * p[0], p[1]))
@@ -130,7 +118,7 @@ impl FusedMlp {
         out: &mut [f32],
     ) {
         let rows = c.len();
-        let w = &self.widths;
+        let w = &self.spec.widths;
         let hidden = w.len() - 2;
         let top = w[hidden];
         // Where each layer's dW and db start in `out`.
@@ -191,7 +179,7 @@ impl FusedMlp {
                 dst,
                 false,
             );
-            math::mul_in_place(dst, &s.derivs[l - 1][..rows * n_in]);
+            activation::mul_in_place(dst, &s.derivs[l - 1][..rows * n_in]);
             s.grads.swap(0, 1);
         }
     }

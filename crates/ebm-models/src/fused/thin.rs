@@ -3,12 +3,12 @@
 //! 1–2, where `gemm` falls to its slowest kernels (profiled: ~6 % of a 10,000-chain step), and
 //! the head's per-row dot product written as an iterator sum is a chain of 128 dependent adds.
 //! Here they are row loops over contiguous memory with independent partial sums, vectorised per
-//! instruction set (`simd.rs`).
+//! instruction set ([`ebm_kernels::simd`]).
 
-use super::simd::multiversion;
+use ebm_kernels::multiversion;
 
 /// Input widths up to this take the thin path.
-pub(crate) const THIN_MAX: usize = 8;
+pub(super) const THIN_MAX: usize = 8;
 
 /// Lanes of partial sums in [`dot`]: one AVX-512 register, or two AVX2 ones.
 const LANES: usize = 16;
@@ -38,7 +38,7 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
 
 multiversion! {
     /// `energy[r] = b + h[r, :]·w` for rows of width `w.len()`.
-    pub(crate) fn head(h: &[f32], w: &[f32], b: f32, energy: &mut [f32]) {
+    pub(super) fn head(h: &[f32], w: &[f32], b: f32, energy: &mut [f32]) {
         for (e, row) in energy.iter_mut().zip(h.chunks_exact(w.len())) {
             *e = b + dot(row, w);
         }
@@ -47,7 +47,7 @@ multiversion! {
 
 multiversion! {
     /// `z[r, :] = bias + Σₖ x[r, k]·wt[k, :]`, with `wt = W₀ᵀ` (`[inp, out]`, out = bias.len()).
-    pub(crate) fn forward(x: &[f32], wt: &[f32], bias: &[f32], z: &mut [f32]) {
+    pub(super) fn forward(x: &[f32], wt: &[f32], bias: &[f32], z: &mut [f32]) {
         let out = bias.len();
         let inp = wt.len() / out;
         for (zr, xr) in z.chunks_exact_mut(out).zip(x.chunks_exact(inp)) {
@@ -63,7 +63,7 @@ multiversion! {
 
 multiversion! {
     /// `gx[r, k] = g[r, :]·wt[k, :]`: the input gradient through the first layer.
-    pub(crate) fn backward(g: &[f32], wt: &[f32], inp: usize, gx: &mut [f32]) {
+    pub(super) fn backward(g: &[f32], wt: &[f32], inp: usize, gx: &mut [f32]) {
         let out = wt.len() / inp;
         for (gxr, gr) in gx.chunks_exact_mut(inp).zip(g.chunks_exact(out)) {
             for (gxk, wk) in gxr.iter_mut().zip(wt.chunks_exact(out)) {

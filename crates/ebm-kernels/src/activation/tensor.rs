@@ -1,24 +1,8 @@
-//! Activations of the MLP energy and their derivatives. The derivative is needed because the MLP
-//! computes ∇ₓE by explicit forward ops (no autograd graph), see `mlp.rs`.
+//! φ and φ′ as candle ops: any device and dtype, differentiable to any order. The MLP needs
+//! the derivative because it computes ∇ₓE by explicit forward ops (no autograd graph).
 
+use super::Activation;
 use candle_core::{Result, Tensor};
-use serde::{Deserialize, Serialize};
-
-/// `[model] activation = "silu"`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Activation {
-    /// x·σ(x) (also called swish-1).
-    #[default]
-    Silu,
-    /// x for x > 0, eˣ − 1 otherwise.
-    Elu,
-    /// x·σ(βx), with β = `[model] swish_beta` (1 by default, which is SiLU).
-    Swish,
-    Tanh,
-    /// log(1 + eˣ).
-    Softplus,
-}
 
 fn sigmoid(z: &Tensor) -> Result<Tensor> {
     // Written with plain ops (not candle-nn's custom op) so it stays differentiable to any order.
@@ -38,7 +22,7 @@ impl Activation {
         }
     }
 
-    /// φ'(z).
+    /// φ′(z).
     pub fn derivative(self, z: &Tensor, beta: f64) -> Result<Tensor> {
         match self {
             Activation::Silu => Self::swish_derivative(z, 1.0),

@@ -14,14 +14,18 @@
 //!   values.
 //!
 //! The sampling view (`Model::detached()`) of an energy head without time input on CPU f32 is
-//! the fused path of `fused/` instead: the same arithmetic on raw buffers, several times faster,
-//! but not differentiable with respect to the weights (sampling never needs that).
+//! the fused path of `fused/` instead ([`fast_view`]): the same arithmetic on raw buffers,
+//! several times faster, but not differentiable with respect to the weights (sampling never
+//! needs that).
 
-use crate::fused::{FusedMlp, ScratchPool};
+mod fast_view;
+
+use crate::fused::{FusedMlp, MlpSpec};
 use crate::{init, Activation};
 use candle_core::backprop::GradStore;
 use candle_core::{DType, Device, Tensor, Var};
 use ebm_core::{Energy, Model, Param, Result, Rng};
+use fast_view::FastView;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
@@ -110,11 +114,11 @@ impl MlpConfig {
 }
 
 #[derive(Clone)]
-pub(crate) struct Dense {
+struct Dense {
     /// `[out, in]`, as torch's Linear stores it.
-    pub(crate) w: Tensor,
+    w: Tensor,
     /// `[out]`
-    pub(crate) b: Tensor,
+    b: Tensor,
 }
 
 /// An MLP energy. Built by [`Mlp::new`] it owns trainable parameters; [`Model::detached`] gives a
@@ -129,8 +133,9 @@ pub struct Mlp {
     time_frequencies: Option<usize>,
     output: Output,
     params: Vec<Param>,
-    /// Buffers of the fused sampling path, shared by every detached view of this model.
-    pool: Arc<ScratchPool>,
+    /// The fused sampling path of this shape (an energy head without time input), with its
+    /// buffers; shared by every detached view of this model.
+    fused: Option<Arc<FusedMlp>>,
 }
 
 impl Mlp {
@@ -181,6 +186,15 @@ impl Mlp {
                 var: b,
             });
         }
+        let fused = match (config.output, time_frequencies) {
+            (Output::Energy, None) => FusedMlp::new(MlpSpec {
+                widths,
+                activation: config.activation,
+                beta: config.swish_beta as f32,
+            })
+            .map(Arc::new),
+            _ => None,
+        };
         Ok(Mlp {
             layers,
             activation: config.activation,
@@ -189,7 +203,7 @@ impl Mlp {
             time_frequencies,
             output: config.output,
             params,
-            pool: Arc::default(),
+            fused,
         })
     }
 
@@ -212,19 +226,13 @@ impl Mlp {
         })
     }
 
-    /// The layers, for an energy head without a time input (what the fused path covers).
-    pub(crate) fn fusable_layers(&self) -> Option<&[Dense]> {
-        (self.output == Output::Energy && self.time_frequencies.is_none())
-            .then_some(self.layers.as_slice())
-    }
-
-    pub(crate) fn input_dim(&self) -> usize {
-        self.input_dim
-    }
-
-    /// The activation and swish's β.
-    pub(crate) fn activation(&self) -> (Activation, f64) {
-        (self.activation, self.beta)
+    /// The fused path, where it covers this network: an energy head without time input (fixed
+    /// at construction) and CPU f32 weights (this copy's).
+    fn fused(&self) -> Option<&Arc<FusedMlp>> {
+        let cpu_f32 = self.layers.iter().all(|l| {
+            l.w.device().is_cpu() && l.w.dtype() == DType::F32 && l.b.dtype() == DType::F32
+        });
+        self.fused.as_ref().filter(|_| cpu_f32)
     }
 
     /// The op-based detached view: the differentiable explicit-ops path on weights that autograd
@@ -366,8 +374,8 @@ impl Model for Mlp {
     /// reading the same weight storage. Elsewhere the op-based view.
     fn detached(&self) -> Box<dyn Energy> {
         let ops = self.detached_ops();
-        match FusedMlp::new(ops.clone(), self.pool.clone()) {
-            Some(fused) => Box::new(fused),
+        match self.fused() {
+            Some(fused) => Box::new(FastView::new(ops, fused.clone())),
             None => Box::new(ops),
         }
     }
@@ -387,10 +395,10 @@ impl Model for Mlp {
         if self.params.len() != 2 * self.layers.len() {
             return Ok(None);
         }
-        let Some(fused) = FusedMlp::new(self.detached_ops(), self.pool.clone()) else {
+        let Some(fused) = self.fused() else {
             return Ok(None);
         };
-        let Some(pg) = fused.param_grads(x, weights)? else {
+        let Some(pg) = fast_view::param_grads(fused, &self.layers, x, weights)? else {
             return Ok(None);
         };
         let mut store = GradStore::default();
