@@ -31,6 +31,12 @@ pub enum Error {
     #[error("cannot restore {what}: {message}")]
     State { what: String, message: String },
 
+    /// A plugin was driven outside what it supports (a step past the end of its run, a kernel
+    /// without a diagnostic its driver needs, a path degenerate where it is used). Not the
+    /// user's input, so not a config error.
+    #[error("{plugin}: {message}")]
+    Plugin { plugin: String, message: String },
+
     /// Anything else a plugin wants to report, with context.
     #[error("{0}")]
     Msg(String),
@@ -45,6 +51,14 @@ fn origin_suffix(origin: &str) -> String {
 }
 
 impl Error {
+    /// A [`Error::Plugin`] error of the plugin named `plugin`.
+    pub fn plugin(plugin: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::Plugin {
+            plugin: plugin.into(),
+            message: message.into(),
+        }
+    }
+
     /// A configuration error for `key` with no known origin yet (the caller adds it).
     pub fn config(key: impl Into<String>, message: impl Into<String>) -> Self {
         Error::Config {
