@@ -3,7 +3,7 @@
 //! error naming its key (an error, never a panic).
 
 use crate::failure::{failure, guarded, Failure};
-use ebm_core::{PluginSpec, Result};
+use ebm_core::PluginSpec;
 
 /// A key no plugin has: every plugin must reject it (serde's `deny_unknown_fields`).
 pub const UNKNOWN_KEY: &str = "not_a_parameter_of_this_plugin";

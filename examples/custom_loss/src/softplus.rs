@@ -41,15 +41,16 @@ impl Loss for SoftplusContrastive {
     fn forward(&mut self, model: &dyn Model, x: &Tensor, ctx: &mut TrainCtx) -> Result<LossOut> {
         let bank = (self.bank.as_mut())
             .ok_or_else(|| Error::plugin("softplus_contrastive", "no init()"))?;
-        let n = x.dims()[0];
-        let drawn = bank.draw(n, self.reinit_prob, ctx.rng, x.device())?;
+        let drawn = bank.draw(x.dims()[0], self.reinit_prob, ctx.rng, x.device())?;
         let mut chains = Chains::new(drawn.x);
         let view = model.detached(); // sampling needs no parameter gradients
         run_chains(ctx.sampler, view.as_ref(), &mut chains, self.k, ctx.rng)?;
         bank.write_back(&drawn.slots, chains.x())?;
-        let e = model.energy(&Tensor::cat(&[x, chains.x()], 0)?)?;
-        let d = (e.narrow(0, 0, n)? - e.narrow(0, n, n)?)?;
-        // softplus(d) = max(d, 0) + log(1 + e^−|d|): no overflow for large |d|.
+        let e = model
+            .energy(&Tensor::cat(&[x, chains.x()], 0)?)?
+            .chunk(2, 0)?;
+        let d = (&e[0] - &e[1])?; // E(x⁺) − E(x⁻), row by row
+                                  // softplus(d) = max(d, 0) + log(1 + e^−|d|): no overflow for large |d|.
         let loss = (d.relu()? + (d.abs()?.neg()?.exp()? + 1.0)?.log()?)?.mean_all()?;
         let gap = d.mean_all()?.to_dtype(DType::F64)?.to_scalar::<f64>()?;
         let metrics = vec![("energy_gap", -gap)]; // mean E(x⁻) − E(x⁺)
@@ -69,10 +70,8 @@ fn build(args: &ebm_core::PluginArgs) -> Result<Box<dyn Loss>> {
     let loss: SoftplusContrastive = args.parse()?;
     let key = if loss.k == 0 { "k" } else { "reinit_prob" };
     if loss.k == 0 || !(0.0..=1.0).contains(&loss.reinit_prob) {
-        return Err(Error::config(
-            format!("{}.{key}", args.section),
-            "k ≥ 1, reinit_prob ∈ [0, 1]",
-        ));
+        let why = "k must be >= 1 and reinit_prob in [0, 1]";
+        return Err(Error::config(format!("{}.{key}", args.section), why));
     }
     Ok(Box::new(loss))
 }

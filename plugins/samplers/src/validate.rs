@@ -2,7 +2,7 @@
 //! when it is adapted) and an optional `[lo, hi]` clamp box. Each check names the full key.
 
 use crate::adaptation::AdaptParams;
-use ebm_core::{Error, Result, Schedule, ScheduleConfig};
+use ebm_core::{Error, Result, ScheduleConfig};
 
 /// `{section}.step_size` is positive; with `adapt`, the adapter's keys are valid and the step is
 /// a plain number (the initial step), not a schedule.
