@@ -231,8 +231,11 @@ impl Session {
     }
 }
 
+/// A step's loss value and metrics, as bits: what reproducibility compares.
+type Fingerprint = (Vec<u32>, Vec<(&'static str, u64)>);
+
 /// The loss value and every metric, as bits.
-fn fingerprint(out: &LossOut) -> ebm_core::Result<(Vec<u32>, Vec<(&'static str, u64)>)> {
+fn fingerprint(out: &LossOut) -> ebm_core::Result<Fingerprint> {
     Ok((
         bits(&out.loss)?,
         out.metrics.iter().map(|(n, v)| (*n, v.to_bits())).collect(),

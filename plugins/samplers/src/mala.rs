@@ -8,8 +8,7 @@ use crate::metropolis::{cached_energy_and_grad, metropolis, row_sum_sq, select};
 use crate::validate::validate_step;
 use candle_core::{DType, Tensor};
 use ebm_core::{
-    rng, Chains, Energy, PluginArgs, Result, Sampler, Schedule, ScheduleConfig, StepCtx,
-    StepInfo,
+    rng, Chains, Energy, PluginArgs, Result, Sampler, Schedule, ScheduleConfig, StepCtx, StepInfo,
 };
 use serde::{Deserialize, Serialize};
 
