@@ -63,10 +63,11 @@ pub trait Energy: Send + Sync {
 
 /// The error an energy without energy values (a gradient-field network) returns from `energy`.
 pub fn no_energy_values(what: &str) -> Error {
+    // No sampler is named here: which ones need energy values is the plugins' business.
     Error::Msg(format!(
         "{what} outputs a gradient field, not energy values (`[model] output = \"field\"`): \
-         use a sampler that only follows ∇ₓE (langevin, gradient_descent, nesterov, flow), \
-         not one with a Metropolis test (mala, hmc, parallel_tempering)"
+         use a sampler that only follows ∇ₓE, not one whose Metropolis test or replica swaps \
+         compare energies"
     ))
 }
 

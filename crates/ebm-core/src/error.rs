@@ -53,6 +53,12 @@ pub enum Error {
     )]
     DoubleBackwardInactive { what: String },
 
+    /// A plugin was driven outside what it supports (a step past the end of its run, a kernel
+    /// without a diagnostic its driver needs, a path degenerate where it is used). Not the
+    /// user's input, so not a config error.
+    #[error("{plugin}: {message}")]
+    Plugin { plugin: String, message: String },
+
     /// Free-form text, for users' plugins that have no better variant. The built-in crates use
     /// the typed variants above.
     #[error("{0}")]
@@ -88,6 +94,14 @@ impl Error {
     pub fn numerical(what: impl Into<String>, message: impl Into<String>) -> Self {
         Error::Numerical {
             what: what.into(),
+            message: message.into(),
+        }
+    }
+
+    /// A [`Error::Plugin`] error of the plugin named `plugin`.
+    pub fn plugin(plugin: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::Plugin {
+            plugin: plugin.into(),
             message: message.into(),
         }
     }

@@ -1,5 +1,16 @@
 //! `Sampler`: one Markov transition on a batch of chains, and the shared driver that runs n of
 //! them. A kernel is small (state in, state and info out); the loop lives here, once.
+//!
+//! Every sampler has the same shape, BlackJAX's state / info / init / kernel:
+//! - state: [`Chains`], the positions plus the energy and gradient a kernel already computed
+//!   there (a kernel reuses them instead of evaluating the energy again);
+//! - info: [`StepInfo`], the acceptance rate where there is one and an open list of named
+//!   diagnostics (HMC's divergences and energy error), so a sampler reports what it has without
+//!   any change here;
+//! - init: the chains are made by the caller; a kernel fills their cache on first use;
+//! - kernel: a plain function of the energy, the state, the random stream and explicit step
+//!   parameters (`Langevin::kernel`, `Mala::kernel`, `Hmc::kernel` in `ebm-samplers`);
+//!   [`Sampler::step`] reads the parameters of step `ctx.step` from its schedules and calls it.
 
 use crate::{Chains, Energy, Result, Rng};
 
@@ -18,6 +29,30 @@ pub struct StepCtx<'a> {
 pub struct StepInfo {
     /// Mean Metropolis acceptance over the batch, for samplers that have one.
     pub acceptance_rate: Option<f64>,
+    /// Any other per-transition diagnostics, by name (e.g. HMC's `divergences`,
+    /// `energy_error`). Names are the sampler's own; [`run_chains`] averages each over the run.
+    pub extra: Vec<(&'static str, f64)>,
+}
+
+impl StepInfo {
+    /// Info of a transition with a Metropolis test.
+    pub fn with_acceptance(rate: f64) -> Self {
+        StepInfo {
+            acceptance_rate: Some(rate),
+            extra: Vec::new(),
+        }
+    }
+
+    /// Adds a named diagnostic.
+    pub fn with(mut self, name: &'static str, value: f64) -> Self {
+        self.extra.push((name, value));
+        self
+    }
+
+    /// The named diagnostic, if this transition reported it.
+    pub fn get(&self, name: &str) -> Option<f64> {
+        self.extra.iter().find(|(n, _)| *n == name).map(|(_, v)| *v)
+    }
 }
 
 /// A Markov transition kernel.
@@ -40,6 +75,16 @@ pub struct RunSummary {
     pub steps: u64,
     /// Mean acceptance over the run, where the sampler reports one.
     pub mean_acceptance: Option<f64>,
+    /// The mean over the run of each named diagnostic of [`StepInfo::extra`] (over the steps
+    /// that reported it), in the order first reported.
+    pub extra: Vec<(&'static str, f64)>,
+}
+
+impl RunSummary {
+    /// The run mean of a named diagnostic, if the sampler reported it.
+    pub fn get(&self, name: &str) -> Option<f64> {
+        self.extra.iter().find(|(n, _)| *n == name).map(|(_, v)| *v)
+    }
 }
 
 /// Runs `n_steps` transitions of `sampler` on `chains` (the shared loop every sampler uses).
@@ -52,15 +97,30 @@ pub fn run_chains(
 ) -> Result<RunSummary> {
     let mut acc_sum = 0.0;
     let mut acc_n = 0u64;
+    // (name, sum, count) per diagnostic; a handful of names, so a Vec beats a map.
+    let mut extra: Vec<(&'static str, f64, u64)> = Vec::new();
     for step in 0..n_steps {
         let info = sampler.step(energy, chains, &mut StepCtx { rng, step, n_steps })?;
         if let Some(a) = info.acceptance_rate {
             acc_sum += a;
             acc_n += 1;
         }
+        for (name, v) in info.extra {
+            match extra.iter_mut().find(|(n, _, _)| *n == name) {
+                Some((_, sum, count)) => {
+                    *sum += v;
+                    *count += 1;
+                }
+                None => extra.push((name, v, 1)),
+            }
+        }
     }
     Ok(RunSummary {
         steps: n_steps,
         mean_acceptance: (acc_n > 0).then(|| acc_sum / acc_n as f64),
+        extra: extra
+            .into_iter()
+            .map(|(name, sum, count)| (name, sum / count as f64))
+            .collect(),
     })
 }

@@ -83,9 +83,7 @@ impl Sampler for Exact {
             None => None,
         };
         chains.set_x_cached(next, cached, None);
-        Ok(StepInfo {
-            acceptance_rate: Some(0.5),
-        })
+        Ok(StepInfo::with_acceptance(0.5))
     }
 }
 

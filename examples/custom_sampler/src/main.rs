@@ -1,5 +1,4 @@
-mod random_walk;
-
 fn main() -> std::process::ExitCode {
+    custom_sampler::link();
     ebm_launch::run()
 }

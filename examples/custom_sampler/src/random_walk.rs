@@ -1,7 +1,9 @@
 //! Random-walk Metropolis, written as a user of ebm would write a sampler: propose y = x + σ·ε,
 //! accept with probability min(1, exp(E(x) − E(y))). Exact for any energy, no gradients needed.
+//! It keeps E at the chains' positions in their cache, as the built-in samplers do, so each
+//! step evaluates the energy once (at the proposal), and it works on chains of any shape.
 
-use candle_core::DType;
+use candle_core::{DType, Tensor};
 use ebm_core::{rng, Chains, Energy, Error, PluginArgs, Result, Sampler, StepCtx, StepInfo};
 
 /// `[sampler] kind = "random_walk"`, `scale = σ`. The parameters are the whole sampler.
@@ -23,21 +25,31 @@ impl Sampler for RandomWalk {
         ctx: &mut StepCtx,
     ) -> Result<StepInfo> {
         let x = chains.x();
+        let e_x = match &chains.energy {
+            Some(e) => e.clone(),
+            None => energy.energy(x)?,
+        };
         let y = (x + (rng::randn(ctx.rng, x.dims(), x.device())? * self.scale)?)?;
+        let e_y = energy.energy(&y)?;
         let u = rng::rand_uniform(ctx.rng, &[x.dims()[0]], 0.0, 1.0, x.device())?;
-        let accept = u.log()?.lt(&(energy.energy(x)? - energy.energy(&y)?)?)?;
-        let next = accept
-            .unsqueeze(1)?
-            .broadcast_as(x.shape())?
-            .where_cond(&y, x)?;
+        let accept = u.log()?.lt(&(&e_x - &e_y)?)?; // [B]
         let rate = accept
             .to_dtype(DType::F64)?
             .mean_all()?
             .to_scalar::<f64>()?;
-        chains.set_x(next);
-        Ok(StepInfo {
-            acceptance_rate: Some(rate),
-        })
+        // One flag per chain, as [B, 1, 1, ...] so it broadcasts over a chain of any shape.
+        let mut flag_shape = vec![1; x.rank()];
+        flag_shape[0] = x.dims()[0];
+        let pick = |on: &Tensor, off: &Tensor| {
+            accept
+                .reshape(flag_shape.as_slice())?
+                .broadcast_as(on.shape())?
+                .where_cond(on, off)
+        };
+        let next = pick(&y, x)?;
+        let e_next = accept.where_cond(&e_y, &e_x)?;
+        chains.set_x_cached(next, Some(e_next), None);
+        Ok(StepInfo::with_acceptance(rate))
     }
 }
 

@@ -9,18 +9,22 @@ use serde::{Deserialize, Serialize};
 
 /// `adapt = { warmup = 500, target_accept = 0.574 }` in a sampler's section.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct AdaptParams {
     /// Number of transitions (of this sampler instance) during which the step adapts.
-    #[serde(default = "default_warmup")]
     pub warmup: u64,
     /// Mean acceptance to aim for; absent = the sampler's literature value.
-    #[serde(default)]
     pub target_accept: Option<f64>,
 }
 
-fn default_warmup() -> u64 {
-    500
+impl Default for AdaptParams {
+    /// 500 warm-up transitions towards the sampler's literature target.
+    fn default() -> Self {
+        AdaptParams {
+            warmup: 500,
+            target_accept: None,
+        }
+    }
 }
 
 impl AdaptParams {
@@ -142,7 +146,10 @@ impl StepSizeAdapter {
         let info = kernel(self.step_size())?;
         if !self.is_frozen() {
             let acc = info.acceptance_rate.ok_or_else(|| {
-                Error::Msg("step-size adaptation needs a kernel that reports acceptance".into())
+                Error::plugin(
+                    "step-size adaptation",
+                    "needs a kernel that reports an acceptance rate",
+                )
             })?;
             self.da.update(&mut self.state, acc, self.target);
             self.done += 1;

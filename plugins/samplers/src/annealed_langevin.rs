@@ -4,10 +4,10 @@
 //! e.g. `temperature = { kind = "linear", start = 5.0, end = 1.0, steps = 200 }`. The default
 //! temperature is a constant 1, which is plain Langevin; T = 0 is gradient descent.
 //!
-//! Each step is the Langevin kernel with noise scale √T, so the update is written once.
+//! Each step is [`Langevin::kernel`] with noise scale √T, so the update (and its CPU fast path)
+//! is written once.
 
-use crate::langevin::noise_and_clamp;
-use crate::LangevinParams;
+use crate::{Langevin, LangevinParams};
 use ebm_core::{
     Chains, Energy, PluginArgs, Result, Sampler, Schedule, ScheduleConfig, StepCtx, StepInfo,
 };
@@ -15,32 +15,22 @@ use serde::{Deserialize, Serialize};
 
 /// `[sampler] kind = "annealed_langevin"`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct AnnealedLangevinParams {
     /// η, the gradient step (a number or a schedule).
-    #[serde(default = "default_step_size")]
     pub step_size: ScheduleConfig,
     /// T, the temperature (a number or a schedule over the chain step); ≥ 0, default 1.
-    #[serde(default = "default_temperature")]
     pub temperature: ScheduleConfig,
     /// Optional `[lo, hi]` box the chains are clamped to after each step.
-    #[serde(default)]
     pub clamp: Option<[f64; 2]>,
 }
 
-fn default_step_size() -> ScheduleConfig {
-    ScheduleConfig::Constant(0.01)
-}
-
-fn default_temperature() -> ScheduleConfig {
-    ScheduleConfig::Constant(1.0)
-}
-
 impl Default for AnnealedLangevinParams {
+    /// η = 0.01 and a constant T = 1 (plain Langevin until a schedule is given), no clamp.
     fn default() -> Self {
         AnnealedLangevinParams {
-            step_size: default_step_size(),
-            temperature: default_temperature(),
+            step_size: ScheduleConfig::Constant(0.01),
+            temperature: ScheduleConfig::Constant(1.0),
             clamp: None,
         }
     }
@@ -97,18 +87,9 @@ impl Sampler for AnnealedLangevin {
         chains: &mut Chains,
         ctx: &mut StepCtx,
     ) -> Result<StepInfo> {
-        // x ← x − η∇E + √(2ηT)·ε: Langevin's update with noise scale √T.
+        // x ← x − η∇E + √(2ηT)·ε: the Langevin kernel with noise scale √T.
         let eta = self.params.step_size.value(ctx.step);
         let scale = self.params.temperature.value(ctx.step).max(0.0).sqrt();
-        let x = chains.x();
-        let next = (x - (energy.grad(x)? * eta)?)?;
-        chains.set_x(noise_and_clamp(
-            next,
-            eta,
-            scale,
-            self.params.clamp,
-            ctx.rng,
-        )?);
-        Ok(StepInfo::default())
+        Langevin::kernel(energy, chains, ctx.rng, eta, scale, self.params.clamp)
     }
 }

@@ -31,38 +31,25 @@ pub enum FlowMode {
 
 /// `[sampler] kind = "flow"`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct FlowParams {
     /// Any registered integrator but leapfrog (which integrates Hamiltonian dynamics).
-    #[serde(default = "default_integrator")]
     pub integrator: PluginSpec,
-    #[serde(default)]
     pub mode: FlowMode,
     /// The SDE's diffusion multiplier (`mode = "sde"`).
-    #[serde(default = "default_diffusion")]
     pub diffusion: f64,
     /// The path the velocity was trained on (the SDE needs it to turn velocity into score).
-    #[serde(default = "default_interpolant")]
     pub interpolant: PluginSpec,
 }
 
-fn default_integrator() -> PluginSpec {
-    PluginSpec::new("heun")
-}
-fn default_interpolant() -> PluginSpec {
-    PluginSpec::new("linear")
-}
-fn default_diffusion() -> f64 {
-    1.0
-}
-
 impl Default for FlowParams {
+    /// Heun's ODE on the linear path; diffusion 1 when `mode = "sde"`.
     fn default() -> Self {
         FlowParams {
-            integrator: default_integrator(),
+            integrator: PluginSpec::new("heun"),
             mode: FlowMode::default(),
-            diffusion: default_diffusion(),
-            interpolant: default_interpolant(),
+            diffusion: 1.0,
+            interpolant: PluginSpec::new("linear"),
         }
     }
 }
@@ -121,10 +108,13 @@ impl Flow {
         let (da, ds) = (coef(&|t| i.d_alpha(t))?, coef(&|t| i.d_sigma(t))?);
         let det = a * ds - da * s;
         if det.abs() < 1e-12 {
-            return Err(Error::Msg(format!(
-                "flow sampler: the {} interpolant is degenerate at t = {t} (α·σ' − α'·σ = 0)",
-                i.name()
-            )));
+            return Err(Error::plugin(
+                "flow sampler",
+                format!(
+                    "the {} interpolant is degenerate at t = {t} (α·σ' − α'·σ = 0)",
+                    i.name()
+                ),
+            ));
         }
         // x₀ = (αv − α'x)/(ασ' − α'σ); D·s = −diffusion·x₀.
         let x0 = ((&v * a)? - (x * da)?)?.affine(1.0 / det, 0.0)?;
@@ -146,10 +136,13 @@ impl Sampler for Flow {
         ctx: &mut StepCtx,
     ) -> Result<StepInfo> {
         if ctx.step >= ctx.n_steps {
-            return Err(Error::Msg(format!(
-                "flow sampler: step {} of a {}-step run is past t = 1",
-                ctx.step, ctx.n_steps
-            )));
+            return Err(Error::plugin(
+                "flow sampler",
+                format!(
+                    "step {} of a {}-step run is past t = 1",
+                    ctx.step, ctx.n_steps
+                ),
+            ));
         }
         let n = ctx.n_steps as f64;
         let (t0, t1) = (ctx.step as f64 / n, (ctx.step + 1) as f64 / n);

@@ -9,32 +9,22 @@ use serde::{Deserialize, Serialize};
 
 /// `[sampler] kind = "gradient_descent"`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct GradientDescentParams {
     /// η, the gradient step (a number or a schedule).
-    #[serde(default = "default_step_size")]
     pub step_size: ScheduleConfig,
     /// s, the multiplier of the √(2η) noise; 0 (the default) is pure descent.
-    #[serde(default = "default_noise_scale")]
     pub noise_scale: ScheduleConfig,
     /// Optional `[lo, hi]` box the chains are clamped to after each step.
-    #[serde(default)]
     pub clamp: Option<[f64; 2]>,
 }
 
-fn default_step_size() -> ScheduleConfig {
-    ScheduleConfig::Constant(0.01)
-}
-
-fn default_noise_scale() -> ScheduleConfig {
-    ScheduleConfig::Constant(0.0)
-}
-
 impl Default for GradientDescentParams {
+    /// η = 0.01, no noise, no clamp.
     fn default() -> Self {
         GradientDescentParams {
-            step_size: default_step_size(),
-            noise_scale: default_noise_scale(),
+            step_size: ScheduleConfig::Constant(0.01),
+            noise_scale: ScheduleConfig::Constant(0.0),
             clamp: None,
         }
     }

@@ -4,8 +4,8 @@
 //! costs exactly `n_leapfrog` gradient evaluations; a rejected chain keeps its position and cache.
 
 use crate::adaptation::{AdaptParams, StepSizeAdapter};
-use crate::mala::validate_step;
 use crate::metropolis::{cached_energy_and_grad, metropolis, row_sum_sq, select};
+use crate::validate::validate_step;
 use candle_core::{DType, Tensor};
 use ebm_core::{
     rng, Chains, Energy, Error, PluginArgs, Result, Sampler, Schedule, ScheduleConfig, StepCtx,
@@ -24,32 +24,16 @@ pub enum Mass {
 
 /// `[sampler] kind = "hmc"`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct HmcParams {
     /// ε, the leapfrog step (a number or a schedule; with `adapt`, a number: the initial step).
-    #[serde(default = "default_step_size")]
     pub step_size: ScheduleConfig,
     /// L, leapfrog steps per transition.
-    #[serde(default = "default_n_leapfrog")]
     pub n_leapfrog: usize,
     /// Diagonal of M (a number or a list of D numbers).
-    #[serde(default = "default_mass")]
     pub mass: Mass,
     /// Dual-averaging step-size adaptation; absent = fixed step.
-    #[serde(default)]
     pub adapt: Option<AdaptParams>,
-}
-
-fn default_step_size() -> ScheduleConfig {
-    ScheduleConfig::Constant(0.1)
-}
-
-fn default_n_leapfrog() -> usize {
-    10
-}
-
-fn default_mass() -> Mass {
-    Mass::Scalar(1.0)
 }
 
 /// Stan's and BlackJAX's default target for HMC step-size adaptation.
@@ -58,9 +42,9 @@ pub const HMC_TARGET_ACCEPT: f64 = 0.8;
 impl Default for HmcParams {
     fn default() -> Self {
         HmcParams {
-            step_size: default_step_size(),
-            n_leapfrog: default_n_leapfrog(),
-            mass: default_mass(),
+            step_size: ScheduleConfig::Constant(0.1),
+            n_leapfrog: 10,
+            mass: Mass::Scalar(1.0),
             adapt: None,
         }
     }
@@ -166,17 +150,40 @@ impl Hmc {
         let f64s = |t: Tensor| t.to_dtype(DType::F64);
         let h0 = (f64s(e.clone())? + f64s(kinetic(&p)?)?)?;
         let h1 = (f64s(end.energy.clone())? + f64s(kinetic(&end.p)?)?)?;
-        let (mask, rate) = metropolis(rng, &(h0 - h1)?.to_vec1::<f64>()?);
+        let log_alpha = (h0 - h1)?.to_vec1::<f64>()?;
+        let (mask, rate) = metropolis(rng, &log_alpha);
         let keep = |on: &Tensor, off: &Tensor| select(&mask, on, off);
         chains.set_x_cached(
             keep(&end.x, &x)?,
             Some(keep(&end.energy, &e)?),
             Some(keep(&end.grad, &g)?),
         );
-        Ok(StepInfo {
-            acceptance_rate: Some(rate),
-        })
+        Ok(energy_diagnostics(
+            StepInfo::with_acceptance(rate),
+            &log_alpha,
+        ))
     }
+}
+
+/// |ΔH| above which a trajectory counts as divergent (BlackJAX's and Stan's threshold).
+pub const DIVERGENCE_THRESHOLD: f64 = 1000.0;
+
+/// Adds HMC's diagnostics, from log α = H(start) − H(end) of each chain:
+/// - `divergences`: how many chains' trajectories diverged (|ΔH| > [`DIVERGENCE_THRESHOLD`] or
+///   not finite); a sign that the step is too large for the energy's curvature there;
+/// - `energy_error`: the mean |ΔH| over the other chains (absent when all diverged), the
+///   integration error the Metropolis test corrects.
+fn energy_diagnostics(info: StepInfo, log_alpha: &[f64]) -> StepInfo {
+    let ok: Vec<f64> = log_alpha
+        .iter()
+        .map(|la| la.abs())
+        .filter(|d| *d <= DIVERGENCE_THRESHOLD)
+        .collect();
+    let info = info.with("divergences", (log_alpha.len() - ok.len()) as f64);
+    if ok.is_empty() {
+        return info;
+    }
+    info.with("energy_error", ok.iter().sum::<f64>() / ok.len() as f64)
 }
 
 ebm_core::register_sampler!("hmc", Hmc::from_args);

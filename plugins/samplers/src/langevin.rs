@@ -4,41 +4,32 @@
 //! image training uses a large η with a small s. η and s may be schedules over the chain step.
 
 use crate::raw_update;
+use crate::validate::{validate_clamp, validate_step};
 use candle_core::Tensor;
 use ebm_core::{
-    rng, Chains, Energy, Error, PluginArgs, Result, Rng, Sampler, Schedule, ScheduleConfig,
-    StepCtx, StepInfo,
+    rng, Chains, Energy, PluginArgs, Result, Rng, Sampler, Schedule, ScheduleConfig, StepCtx,
+    StepInfo,
 };
 use serde::{Deserialize, Serialize};
 
 /// `[sampler] kind = "langevin"`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct LangevinParams {
     /// η, the gradient step (a number or a schedule).
-    #[serde(default = "default_step_size")]
     pub step_size: ScheduleConfig,
     /// s, the multiplier of the √(2η) noise; 1 is exact Langevin at temperature 1.
-    #[serde(default = "default_noise_scale")]
     pub noise_scale: ScheduleConfig,
     /// Optional `[lo, hi]` box the chains are clamped to after each step (e.g. the image range).
-    #[serde(default)]
     pub clamp: Option<[f64; 2]>,
 }
 
-fn default_step_size() -> ScheduleConfig {
-    ScheduleConfig::Constant(0.01)
-}
-
-fn default_noise_scale() -> ScheduleConfig {
-    ScheduleConfig::Constant(1.0)
-}
-
 impl Default for LangevinParams {
+    /// η = 0.01, s = 1 (TorchEBM's defaults), no clamp.
     fn default() -> Self {
         LangevinParams {
-            step_size: default_step_size(),
-            noise_scale: default_noise_scale(),
+            step_size: ScheduleConfig::Constant(0.01),
+            noise_scale: ScheduleConfig::Constant(1.0),
             clamp: None,
         }
     }
@@ -46,19 +37,10 @@ impl Default for LangevinParams {
 
 impl LangevinParams {
     pub fn validate(&self, section: &str) -> Result<()> {
-        self.step_size
-            .validate_positive(&format!("{section}.step_size"))?;
+        validate_step(&self.step_size, None, section)?;
         self.noise_scale
             .validate_non_negative(&format!("{section}.noise_scale"))?;
-        if let Some([lo, hi]) = self.clamp {
-            if !(lo < hi) {
-                return Err(Error::config(
-                    format!("{section}.clamp"),
-                    format!("need lo < hi, got [{lo}, {hi}]"),
-                ));
-            }
-        }
-        Ok(())
+        validate_clamp(self.clamp, section)
     }
 }
 
@@ -94,12 +76,29 @@ impl Sampler for Langevin {
     ) -> Result<StepInfo> {
         let eta = self.params.step_size.value(ctx.step);
         let scale = self.params.noise_scale.value(ctx.step);
+        Self::kernel(energy, chains, ctx.rng, eta, scale, self.params.clamp)
+    }
+}
+
+impl Langevin {
+    /// The Langevin kernel with explicit parameters: x ← clamp(x − η·∇E(x) + √(2η)·s·ε).
+    /// CPU f32 contiguous chains take the one-loop fast path (`raw_update`), the rest the op
+    /// path; both give the same chains bit for bit and draw the same noise. The noise is skipped
+    /// when s = 0, so noiseless descent draws no randomness. Every Langevin-type sampler that
+    /// makes this move (gradient descent, annealed Langevin) calls it.
+    pub fn kernel(
+        energy: &dyn Energy,
+        chains: &mut Chains,
+        rng: &mut Rng,
+        eta: f64,
+        scale: f64,
+        clamp: Option<[f64; 2]>,
+    ) -> Result<StepInfo> {
         let x = chains.x();
         let g = energy.grad(x)?;
-        let clamp = self.params.clamp;
-        let next = match raw_update::langevin_move(x, &g, eta, scale, clamp, ctx.rng)? {
+        let next = match raw_update::langevin_move(x, &g, eta, scale, clamp, rng)? {
             Some(next) => next,
-            None => noise_and_clamp((x - (g * eta)?)?, eta, scale, clamp, ctx.rng)?,
+            None => noise_and_clamp((x - (g * eta)?)?, eta, scale, clamp, rng)?,
         };
         chains.set_x(next);
         Ok(StepInfo::default())

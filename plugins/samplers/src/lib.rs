@@ -23,11 +23,12 @@ mod metropolis;
 mod nesterov;
 mod parallel_tempering;
 mod raw_update;
+mod validate;
 
 pub use annealed_langevin::{AnnealedLangevin, AnnealedLangevinParams};
 pub use flow::{Flow, FlowMode, FlowParams};
 pub use gradient_descent::{GradientDescent, GradientDescentParams};
-pub use hmc::{Hmc, HmcParams, Mass, HMC_TARGET_ACCEPT};
+pub use hmc::{Hmc, HmcParams, Mass, DIVERGENCE_THRESHOLD, HMC_TARGET_ACCEPT};
 pub use langevin::{Langevin, LangevinParams};
 pub use mala::{Mala, MalaParams, MALA_TARGET_ACCEPT};
 pub use nesterov::{Nesterov, NesterovParams};

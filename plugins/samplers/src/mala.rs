@@ -5,27 +5,21 @@
 
 use crate::adaptation::{AdaptParams, StepSizeAdapter};
 use crate::metropolis::{cached_energy_and_grad, metropolis, row_sum_sq, select};
+use crate::validate::validate_step;
 use candle_core::{DType, Tensor};
 use ebm_core::{
-    rng, Chains, Energy, Error, PluginArgs, Result, Sampler, Schedule, ScheduleConfig, StepCtx,
-    StepInfo,
+    rng, Chains, Energy, PluginArgs, Result, Sampler, Schedule, ScheduleConfig, StepCtx, StepInfo,
 };
 use serde::{Deserialize, Serialize};
 
 /// `[sampler] kind = "mala"`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct MalaParams {
     /// η (a number or a schedule; with `adapt`, a number: the initial step).
-    #[serde(default = "default_step_size")]
     pub step_size: ScheduleConfig,
     /// Dual-averaging step-size adaptation; absent = fixed step.
-    #[serde(default)]
     pub adapt: Option<AdaptParams>,
-}
-
-fn default_step_size() -> ScheduleConfig {
-    ScheduleConfig::Constant(0.01)
 }
 
 /// Roberts & Rosenthal (1998): the optimal MALA acceptance in high dimension.
@@ -34,7 +28,7 @@ pub const MALA_TARGET_ACCEPT: f64 = 0.574;
 impl Default for MalaParams {
     fn default() -> Self {
         MalaParams {
-            step_size: default_step_size(),
+            step_size: ScheduleConfig::Constant(0.01),
             adapt: None,
         }
     }
@@ -44,27 +38,6 @@ impl MalaParams {
     pub fn validate(&self, section: &str) -> Result<()> {
         validate_step(&self.step_size, self.adapt.as_ref(), section)
     }
-}
-
-/// Shared by MALA and HMC: a positive step, and a plain number when it is adapted.
-pub(crate) fn validate_step(
-    step: &ScheduleConfig,
-    adapt: Option<&AdaptParams>,
-    section: &str,
-) -> Result<()> {
-    let key = format!("{section}.step_size");
-    step.validate_positive(&key)?;
-    if let Some(a) = adapt {
-        a.validate(section)?;
-        let (lo, hi) = step.bounds();
-        if lo != hi {
-            return Err(Error::config(
-                key,
-                "with `adapt`, give a number (the initial step), not a schedule",
-            ));
-        }
-    }
-    Ok(())
 }
 
 pub struct Mala {
@@ -117,9 +90,7 @@ impl Mala {
         let (mask, rate) = metropolis(rng, &log_alpha.to_vec1::<f64>()?);
         let keep = |on: &Tensor, off: &Tensor| select(&mask, on, off);
         chains.set_x_cached(keep(&y, &x)?, Some(keep(&ey, &e)?), Some(keep(&gy, &g)?));
-        Ok(StepInfo {
-            acceptance_rate: Some(rate),
-        })
+        Ok(StepInfo::with_acceptance(rate))
     }
 }
 

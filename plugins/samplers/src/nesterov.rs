@@ -5,6 +5,7 @@
 //! restarts at zero with every sampling run (ctx.step == 0) or when the number of chains changes.
 
 use crate::langevin::noise_and_clamp;
+use crate::validate::{validate_clamp, validate_step};
 use ebm_core::{
     Chains, Energy, Error, PluginArgs, Result, Sampler, Schedule, ScheduleConfig, StepCtx, StepInfo,
 };
@@ -12,40 +13,24 @@ use serde::{Deserialize, Serialize};
 
 /// `[sampler] kind = "nesterov"`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct NesterovParams {
     /// η, the gradient step (a number or a schedule).
-    #[serde(default = "default_step_size")]
     pub step_size: ScheduleConfig,
     /// μ ∈ [0, 1), the momentum; 0.9 is the usual choice.
-    #[serde(default = "default_momentum")]
     pub momentum: f64,
     /// s, the multiplier of the √(2η) noise added to the position; 0 (the default) is noise-free.
-    #[serde(default = "default_noise_scale")]
     pub noise_scale: ScheduleConfig,
     /// Optional `[lo, hi]` box the chains are clamped to after each step.
-    #[serde(default)]
     pub clamp: Option<[f64; 2]>,
-}
-
-fn default_step_size() -> ScheduleConfig {
-    ScheduleConfig::Constant(0.01)
-}
-
-fn default_momentum() -> f64 {
-    0.9
-}
-
-fn default_noise_scale() -> ScheduleConfig {
-    ScheduleConfig::Constant(0.0)
 }
 
 impl Default for NesterovParams {
     fn default() -> Self {
         NesterovParams {
-            step_size: default_step_size(),
-            momentum: default_momentum(),
-            noise_scale: default_noise_scale(),
+            step_size: ScheduleConfig::Constant(0.01),
+            momentum: 0.9,
+            noise_scale: ScheduleConfig::Constant(0.0),
             clamp: None,
         }
     }
@@ -53,8 +38,7 @@ impl Default for NesterovParams {
 
 impl NesterovParams {
     pub fn validate(&self, section: &str) -> Result<()> {
-        self.step_size
-            .validate_positive(&format!("{section}.step_size"))?;
+        validate_step(&self.step_size, None, section)?;
         self.noise_scale
             .validate_non_negative(&format!("{section}.noise_scale"))?;
         if !(0.0..1.0).contains(&self.momentum) {
@@ -63,15 +47,7 @@ impl NesterovParams {
                 format!("must be in [0, 1), got {}", self.momentum),
             ));
         }
-        if let Some([lo, hi]) = self.clamp {
-            if !(lo < hi) {
-                return Err(Error::config(
-                    format!("{section}.clamp"),
-                    format!("need lo < hi, got [{lo}, {hi}]"),
-                ));
-            }
-        }
-        Ok(())
+        validate_clamp(self.clamp, section)
     }
 }
 

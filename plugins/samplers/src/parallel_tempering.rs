@@ -12,6 +12,7 @@
 //! swaps and the next move. The reported acceptance rate is the mean swap acceptance of the step
 //! (none on odd steps of a 2-rung ladder, which has no odd pair).
 
+use crate::validate::{validate_clamp, validate_step};
 use candle_core::{DType, Tensor};
 use ebm_core::{
     rng, Chains, Energy, Error, PluginArgs, Result, Sampler, Schedule, ScheduleConfig, StepCtx,
@@ -22,32 +23,21 @@ use serde::{Deserialize, Serialize};
 
 /// `[sampler] kind = "parallel_tempering"`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct ParallelTemperingParams {
     /// η, the Langevin step shared by all replicas (a number or a schedule).
-    #[serde(default = "default_step_size")]
     pub step_size: ScheduleConfig,
     /// The ladder, strictly increasing from exactly 1; geometric by default.
-    #[serde(default = "default_temperatures")]
     pub temperatures: Vec<f64>,
     /// Optional `[lo, hi]` box every replica is clamped to after each move.
-    #[serde(default)]
     pub clamp: Option<[f64; 2]>,
-}
-
-fn default_step_size() -> ScheduleConfig {
-    ScheduleConfig::Constant(0.01)
-}
-
-fn default_temperatures() -> Vec<f64> {
-    vec![1.0, 2.0, 4.0, 8.0]
 }
 
 impl Default for ParallelTemperingParams {
     fn default() -> Self {
         ParallelTemperingParams {
-            step_size: default_step_size(),
-            temperatures: default_temperatures(),
+            step_size: ScheduleConfig::Constant(0.01),
+            temperatures: vec![1.0, 2.0, 4.0, 8.0],
             clamp: None,
         }
     }
@@ -55,8 +45,7 @@ impl Default for ParallelTemperingParams {
 
 impl ParallelTemperingParams {
     pub fn validate(&self, section: &str) -> Result<()> {
-        self.step_size
-            .validate_positive(&format!("{section}.step_size"))?;
+        validate_step(&self.step_size, None, section)?;
         let key = format!("{section}.temperatures");
         let t = &self.temperatures;
         if t.len() < 2 || t[0] != 1.0 {
@@ -71,15 +60,7 @@ impl ParallelTemperingParams {
                 format!("must be finite and strictly increasing, got {t:?}"),
             ));
         }
-        if let Some([lo, hi]) = self.clamp {
-            if !(lo < hi) {
-                return Err(Error::config(
-                    format!("{section}.clamp"),
-                    format!("need lo < hi, got [{lo}, {hi}]"),
-                ));
-            }
-        }
-        Ok(())
+        validate_clamp(self.clamp, section)
     }
 }
 
@@ -198,6 +179,7 @@ impl Sampler for ParallelTempering {
         );
         Ok(StepInfo {
             acceptance_rate: (tried > 0).then(|| accepted as f64 / tried as f64),
+            ..StepInfo::default()
         })
     }
 }
