@@ -1,5 +1,6 @@
-//! The error type of ebm-train. `is_config` separates "what the user wrote is wrong" (the
-//! launcher exits with 2) from failures while running.
+//! The error type of ebm-train. [`Error::is_user_input`] separates "what the user wrote or gave
+//! is wrong" (config, command line, data files, run folders: the launcher exits with 2) from
+//! failures while running (exit 1).
 
 use std::path::PathBuf;
 
@@ -10,15 +11,19 @@ pub enum Error {
     #[error(transparent)]
     Core(#[from] ebm_core::Error),
 
-    /// The config could not be read or parsed (figment's message names the key and the source).
+    /// The config (file, `EBM_` environment, `--set`) or the command line could not be read or
+    /// parsed (figment's message names the key and the source).
     #[error("{0}")]
     Config(String),
 
+    /// Training data could not be read (a missing or damaged data file: the user's to fix) or a
+    /// batcher state did not fit. A bad `[data]` value becomes [`Error::Core`]'s config error
+    /// instead, so that it is reported like every other config key, with its origin.
+    #[error(transparent)]
+    Data(ebm_data::Error),
+
     #[error(transparent)]
     Tensor(#[from] candle_core::Error),
-
-    #[error("plot: {0}")]
-    Viz(#[from] ebm_viz::Error),
 
     #[error("{path}: {source}")]
     Io {
@@ -29,6 +34,19 @@ pub enum Error {
 
     #[error("checkpoint {path}: {message}")]
     Checkpoint { path: PathBuf, message: String },
+
+    /// Something ebm wrote itself (the resolved config, a rank's state, a report) could not be
+    /// serialized: a bug, not the user's input.
+    #[error("cannot serialize {what}: {message}")]
+    Serialize { what: &'static str, message: String },
+
+    /// Bytes one rank sent another (a rank's state, the eval report) did not decode.
+    #[error("{what} from rank {rank} is malformed: {message}")]
+    Wire {
+        what: &'static str,
+        rank: usize,
+        message: String,
+    },
 
     /// Energies or gradients became NaN/inf. Nothing after the last good checkpoint is written.
     #[error("training diverged at step {step}: {what}. {advice}")]
@@ -61,18 +79,34 @@ pub enum Error {
     /// The run folder is not usable (exists already, or has nothing to resume).
     #[error("run folder {path}: {message}")]
     RunDir { path: PathBuf, message: String },
+
+    /// The run's [`crate::RunHooks`] (progress figures, end-of-run evaluation) failed with an
+    /// error of their own crate; `user_input` is that error's own verdict.
+    #[error("{source}")]
+    Hooks {
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+        user_input: bool,
+    },
 }
 
 impl Error {
-    /// True for mistakes in what the user asked for (config, `--out`, `--resume`): the launcher
-    /// exits with 2 for these, 1 for failures while running.
-    pub fn is_config(&self) -> bool {
+    /// True for mistakes in what the user wrote or gave (config, command line, data files, run
+    /// folders): the launcher exits with 2 for these, 1 for failures while running.
+    pub fn is_user_input(&self) -> bool {
         match self {
             Error::Config(_) | Error::RunDir { .. } => true,
             Error::Core(e) => e.is_config(),
-            Error::Rank { source, .. } => source.is_config(),
+            Error::Data(e) => data_is_user_input(e),
+            Error::Rank { source, .. } => source.is_user_input(),
+            Error::Hooks { user_input, .. } => *user_input,
             _ => false,
         }
+    }
+
+    /// The older name of [`Error::is_user_input`].
+    pub fn is_config(&self) -> bool {
+        self.is_user_input()
     }
 
     /// True for the error a rank gets because *another* rank failed first (its peer left the
@@ -89,6 +123,24 @@ impl Error {
         let path = path.into();
         move |source| Error::Io { path, source }
     }
+
+    /// A [`Error::Serialize`] for `what` (for `map_err`).
+    pub fn serialize<E: std::fmt::Display>(what: &'static str) -> impl FnOnce(E) -> Error {
+        move |e| Error::Serialize {
+            what,
+            message: e.to_string(),
+        }
+    }
+}
+
+/// Missing or damaged data files are the user's to fix; a batcher state that does not fit its
+/// checkpoint, or a failed tensor operation, is not.
+fn data_is_user_input(e: &ebm_data::Error) -> bool {
+    use ebm_data::Error as D;
+    matches!(
+        e,
+        D::InvalidParam { .. } | D::MissingData { .. } | D::BadFile { .. } | D::Io { .. }
+    )
 }
 
 impl From<ebm_data::Error> for Error {
@@ -97,7 +149,7 @@ impl From<ebm_data::Error> for Error {
             ebm_data::Error::InvalidParam { key, reason } => {
                 Error::Core(ebm_core::Error::config(key, reason))
             }
-            other => Error::Core(ebm_core::Error::Msg(format!("data: {other}"))),
+            other => Error::Data(other),
         }
     }
 }

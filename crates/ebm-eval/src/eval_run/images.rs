@@ -9,7 +9,8 @@
 use super::EvalRunOptions;
 use crate::classifier::cache;
 use crate::image_metrics::{auroc, frechet_distance, kid, KidConfig};
-use crate::{image_plots, Error, Result, RunConfig};
+use crate::{image_plots, Error, Result};
+use ebm_train::RunConfig;
 use candle_core::{DType, Device, Tensor};
 use ebm_core::{rng, Energy};
 use ebm_data::Split;
@@ -76,7 +77,7 @@ pub(super) fn evaluate(
     let path = match &opts.classifier {
         Some(p) => p.clone(),
         None => cache::default_path(data.kind()).ok_or_else(|| {
-            Error::Config(
+            Error::usage(
                 "neither XDG_CACHE_HOME nor HOME is set: give the classifier file with --classifier PATH"
                     .into(),
             )
@@ -86,7 +87,7 @@ pub(super) fn evaluate(
     let n = samples.dims()[0];
     let test = data.load_split(Split::Test)?;
     if 2 * n > test.len() {
-        return Err(Error::Config(format!(
+        return Err(Error::usage(format!(
             "--n {n}: the image metrics compare with two disjoint sets of n test images, and the \
              test split has {}",
             test.len()

@@ -2,7 +2,8 @@
 //! and a few chains' paths from their start over their first kept states.
 
 use crate::plots::{self, GRID};
-use crate::{Result, RunConfig, TrainState};
+use crate::Result;
+use ebm_train::{RunConfig, TrainState};
 use ebm_core::{Energy, SampleOutput};
 use std::path::{Path, PathBuf};
 

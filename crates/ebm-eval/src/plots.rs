@@ -1,7 +1,8 @@
 //! The run's figures: the energy landscape (model density) with data and samples on top, and
 //! the loss and energy curves from the metrics log. Only 2-D data has a landscape.
 
-use crate::{MetricsLog, Result};
+use crate::Result;
+use ebm_train::MetricsLog;
 use candle_core::{Device, Tensor};
 use ebm_core::Energy;
 use ebm_viz::{Landscape, LineChart, PointLayer, Series};

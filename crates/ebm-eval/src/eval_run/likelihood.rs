@@ -2,7 +2,8 @@
 //! ([`crate::ais`]) and the average log-likelihood of fresh (held-out) data under exp(−E)/Ẑ.
 
 use crate::ais::{ais_log_z, mean_log_likelihood, AisConfig};
-use crate::{Result, RunConfig};
+use crate::Result;
+use ebm_train::RunConfig;
 use candle_core::Device;
 use ebm_core::{rng, Energy};
 use serde::Serialize;
