@@ -38,13 +38,13 @@ pub fn save(path: &Path, net: &Classifier, info: &ClassifierInfo) -> Result<()> 
     let json =
         serde_json::to_string(info).map_err(ebm_train::Error::serialize("the classifier's info"))?;
     let meta = HashMap::from([(INFO_KEY.to_string(), json)]);
-    write_atomic(path, |tmp| {
+    Ok(write_atomic(path, |tmp| {
         safetensors::tensor::serialize_to_file(tensors.iter().map(|(n, t)| (n, t)), Some(meta), tmp)
             .map_err(|e| ebm_train::Error::Checkpoint {
                 path: tmp.to_path_buf(),
                 message: e.to_string(),
             })
-    })
+    })?)
 }
 
 /// Reads a classifier saved by [`save`]; errors name the file and what is wrong with it.

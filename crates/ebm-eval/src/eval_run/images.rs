@@ -78,8 +78,7 @@ pub(super) fn evaluate(
         Some(p) => p.clone(),
         None => cache::default_path(data.kind()).ok_or_else(|| {
             Error::usage(
-                "neither XDG_CACHE_HOME nor HOME is set: give the classifier file with --classifier PATH"
-                    .into(),
+                "neither XDG_CACHE_HOME nor HOME is set: give the classifier file with --classifier PATH",
             )
         })?,
     };
