@@ -103,9 +103,8 @@ fn scaling(c: &mut Criterion) {
                     for _ in 0..iters {
                         run += 1;
                         let out = tmp.path().join(format!("run-{name}-{ranks}-{run}"));
-                        let summary =
-                            run_local_ranks(&loaded, &out, Start::Fresh, ranks, NoHooks)
-                                .expect("run");
+                        let summary = run_local_ranks(&loaded, &out, Start::Fresh, ranks, NoHooks)
+                            .expect("run");
                         total += Duration::from_secs_f64(summary.train_seconds);
                         let _ = std::fs::remove_dir_all(&out);
                     }

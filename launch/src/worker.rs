@@ -31,8 +31,10 @@ pub fn train_rank(
     start: Start,
     collective: Arc<dyn Collective>,
 ) -> Result<TrainSummary<EvalReport>, LaunchError> {
-    Ok(ebm_train::Trainer::new_distributed(loaded, dir, start, collective)?
-        .run(&mut EvalHooks::new())?)
+    Ok(
+        ebm_train::Trainer::new_distributed(loaded, dir, start, collective)?
+            .run(&mut EvalHooks::new())?,
+    )
 }
 
 /// Trains `ranks` ranks as threads of this process (`--cpus N` without `--spawn`).

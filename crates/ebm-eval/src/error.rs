@@ -79,3 +79,27 @@ impl From<Error> for ebm_train::Error {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_verdict_survives_the_seam_into_the_loop() {
+        let usage = Error::usage("--n and --thin must be at least 1");
+        assert!(usage.is_user_input());
+        let crossed = ebm_train::Error::from(usage);
+        assert!(matches!(crossed, ebm_train::Error::Hooks { .. }));
+        assert!(crossed.is_user_input(), "{crossed}");
+        assert!(crossed.to_string().contains("--thin"), "{crossed}");
+        // ebm-train's own errors come back out as they went in.
+        let run_dir = ebm_train::Error::RunDir {
+            path: "run".into(),
+            message: "has no checkpoint".into(),
+        };
+        let back = ebm_train::Error::from(Error::from(run_dir));
+        assert!(matches!(back, ebm_train::Error::RunDir { .. }));
+        let plot = Error::Viz(ebm_viz::Error::Drawing("backend".into()));
+        assert!(!ebm_train::Error::from(plot).is_user_input());
+    }
+}

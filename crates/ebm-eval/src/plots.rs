@@ -2,9 +2,9 @@
 //! the loss and energy curves from the metrics log. Only 2-D data has a landscape.
 
 use crate::Result;
-use ebm_train::MetricsLog;
 use candle_core::{Device, Tensor};
 use ebm_core::Energy;
+use ebm_train::MetricsLog;
 use ebm_viz::{Landscape, LineChart, PointLayer, Series};
 use std::path::Path;
 

@@ -2,8 +2,8 @@
 //! its newest checkpoint. `ebm-launch sample` and `ebm-launch eval` both start here.
 
 use crate::Result;
-use ebm_train::{checkpoint, Error, LoadedConfig, TrainState};
 use candle_core::Device;
+use ebm_train::{checkpoint, Error, LoadedConfig, TrainState};
 use std::path::{Path, PathBuf};
 
 /// A run folder's config and its newest checkpoint, restored.

@@ -91,12 +91,22 @@ fn on_many_ranks_rank_0_evaluates_and_every_rank_gets_its_report() {
     let loaded = load(&config(dir.path(), TWO_MOONS), &sets).unwrap();
     let (run, elsewhere) = (dir.path().join("run"), dir.path().join("not-rank-0"));
     let reports = reports(&loaded, &run, &elsewhere, 2);
-    assert!(!elsewhere.exists(), "a rank other than 0 wrote its run folder");
-    for file in ["samples.npy", "eval.json", "plots/landscape_step_0000003.png"] {
+    assert!(
+        !elsewhere.exists(),
+        "a rank other than 0 wrote its run folder"
+    );
+    for file in [
+        "samples.npy",
+        "eval.json",
+        "plots/landscape_step_0000003.png",
+    ] {
         assert!(run.join(file).is_file(), "{file}");
     }
     // (Compared as text: serde_json's float parsing is not exact in the last digit.)
     let written = std::fs::read_to_string(run.join("eval.json")).unwrap();
     assert_eq!(serde_json::to_string_pretty(&reports[0]).unwrap(), written);
-    assert_eq!(reports[1], reports[0], "rank 1 got another report than rank 0 wrote");
+    assert_eq!(
+        reports[1], reports[0],
+        "rank 1 got another report than rank 0 wrote"
+    );
 }

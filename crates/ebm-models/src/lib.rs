@@ -32,8 +32,8 @@ pub mod spectral_norm;
 
 pub use activation::Activation;
 pub use config::ModelConfig;
-pub use init::linear_uniform;
 pub use conv::{benchmark_layers, ConvConfig, ConvLayerConfig, ConvNet};
+pub use init::linear_uniform;
 pub use layer::Pool;
 pub use mlp::{Mlp, MlpConfig, Output};
 pub use resnet::{ResNet, ResNetConfig};

@@ -153,3 +153,57 @@ impl From<ebm_data::Error> for Error {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_what_the_user_gave_is_user_input() {
+        let missing = ebm_data::Error::MissingData {
+            what: "Fashion-MNIST".into(),
+            path: "/nowhere".into(),
+            help: "install it".into(),
+        };
+        let bad_state = ebm_data::Error::InvalidState {
+            reason: "wrong length".into(),
+        };
+        let bad_value = ebm_data::Error::InvalidParam {
+            key: "data.noise".into(),
+            reason: "must be >= 0".into(),
+        };
+        assert!(Error::from(missing).is_user_input());
+        assert!(!Error::from(bad_state).is_user_input());
+        // A bad `[data]` value is a config error with its key, like any other key.
+        let e = Error::from(bad_value);
+        assert!(matches!(e, Error::Core(_)) && e.is_user_input(), "{e}");
+        assert!(Error::Config("--set `x`: expected key=value".into()).is_user_input());
+        let internal = [
+            Error::Serialize {
+                what: "the resolved config",
+                message: "unsupported".into(),
+            },
+            Error::Wire {
+                what: "the run's report",
+                rank: 0,
+                message: "invalid utf-8".into(),
+            },
+        ];
+        for e in internal {
+            assert!(!e.is_user_input(), "{e}");
+        }
+        let hooks = |user_input| Error::Hooks {
+            source: "plot failed".into(),
+            user_input,
+        };
+        assert!(hooks(true).is_user_input() && !hooks(false).is_user_input());
+        let on_rank = Error::Rank {
+            rank: 1,
+            source: Box::new(Error::RunDir {
+                path: "run".into(),
+                message: "taken".into(),
+            }),
+        };
+        assert!(on_rank.is_user_input() && on_rank.is_config());
+    }
+}

@@ -12,9 +12,7 @@ use ebm_train::dist::exchange_chains;
 mod common;
 
 use common::{FinishMarker, MarkerReport};
-use ebm_train::{
-    checkpoint, load, run_local_ranks, Error, LoadedConfig, NoHooks, Start, Trainer,
-};
+use ebm_train::{checkpoint, load, run_local_ranks, Error, LoadedConfig, NoHooks, Start, Trainer};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;

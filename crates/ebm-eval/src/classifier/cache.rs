@@ -4,9 +4,9 @@
 
 use super::{train_classifier, Classifier, ClassifierConfig, ClassifierInfo};
 use crate::{Error, Result};
-use ebm_train::write_atomic;
 use candle_core::{Device, Tensor};
 use ebm_data::{DataConfig, Split};
+use ebm_train::write_atomic;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -35,8 +35,8 @@ pub fn save(path: &Path, net: &Classifier, info: &ClassifierInfo) -> Result<()> 
         .into_iter()
         .map(|p| (p.name, p.var.as_tensor().clone()))
         .collect();
-    let json =
-        serde_json::to_string(info).map_err(ebm_train::Error::serialize("the classifier's info"))?;
+    let json = serde_json::to_string(info)
+        .map_err(ebm_train::Error::serialize("the classifier's info"))?;
     let meta = HashMap::from([(INFO_KEY.to_string(), json)]);
     Ok(write_atomic(path, |tmp| {
         safetensors::tensor::serialize_to_file(tensors.iter().map(|(n, t)| (n, t)), Some(meta), tmp)

@@ -3,10 +3,10 @@
 
 use super::{Classifier, ClassifierInfo};
 use crate::{Error, Result};
-use ebm_train::{AdamW, OptimConfig};
 use candle_core::{Device, Tensor};
 use ebm_core::{rng, Error as CoreError, ScheduleConfig};
 use ebm_data::Points;
+use ebm_train::{AdamW, OptimConfig};
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
@@ -54,10 +54,7 @@ impl ClassifierConfig {
 
 /// Labels of a labelled image set, or an error naming which set has none.
 fn labels<'a>(points: &'a Points, what: &'static str) -> Result<&'a [u8]> {
-    points
-        .labels
-        .as_deref()
-        .ok_or(Error::Unlabelled { what })
+    points.labels.as_deref().ok_or(Error::Unlabelled { what })
 }
 
 /// Trains a classifier on `train` and measures it on `test` (both labelled images).

@@ -3,9 +3,9 @@
 
 use crate::ais::{ais_log_z, mean_log_likelihood, AisConfig};
 use crate::Result;
-use ebm_train::RunConfig;
 use candle_core::Device;
 use ebm_core::{rng, Energy};
+use ebm_train::RunConfig;
 use serde::Serialize;
 
 /// AIS in more dimensions than this needs far more temperatures than a default run affords; the

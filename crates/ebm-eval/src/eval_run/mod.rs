@@ -22,9 +22,9 @@ use crate::ais::AisConfig;
 use crate::classifier::ClassifierConfig;
 use crate::trained_run::TrainedRun;
 use crate::{compare_with_data, draw_samples, image_plots, EvalReport, Result};
-use ebm_train::{write_atomic, Error as TrainError};
 use candle_core::Device;
 use ebm_core::PluginSpec;
+use ebm_train::{write_atomic, Error as TrainError};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 

@@ -3,8 +3,8 @@
 
 use crate::plots::{self, GRID};
 use crate::Result;
-use ebm_train::{RunConfig, TrainState};
 use ebm_core::{Energy, SampleOutput};
+use ebm_train::{RunConfig, TrainState};
 use std::path::{Path, PathBuf};
 
 /// Chains drawn in the trajectory figure, and points per drawn path: more turns the figure into

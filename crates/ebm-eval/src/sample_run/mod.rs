@@ -11,9 +11,9 @@ mod figures;
 
 use crate::trained_run::TrainedRun;
 use crate::{Error, Result};
-use ebm_train::{write_atomic, RunConfig};
 use candle_core::Device;
 use ebm_core::{build_sampler, rng, Chains, Diagnostics, PluginSpec, SampleOptions};
+use ebm_train::{write_atomic, RunConfig};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
