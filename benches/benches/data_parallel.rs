@@ -10,7 +10,7 @@
 //! `cargo bench -p ebm-benches --bench data_parallel`
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use ebm_train::{load, run_local_ranks, Start};
+use ebm_train::{load, run_local_ranks, NoHooks, Start};
 use std::time::Duration;
 
 const TWO_MOONS: &str = r#"
@@ -103,8 +103,8 @@ fn scaling(c: &mut Criterion) {
                     for _ in 0..iters {
                         run += 1;
                         let out = tmp.path().join(format!("run-{name}-{ranks}-{run}"));
-                        let summary =
-                            run_local_ranks(&loaded, &out, Start::Fresh, ranks).expect("run");
+                        let summary = run_local_ranks(&loaded, &out, Start::Fresh, ranks, NoHooks)
+                            .expect("run");
                         total += Duration::from_secs_f64(summary.train_seconds);
                         let _ = std::fs::remove_dir_all(&out);
                     }

@@ -116,9 +116,12 @@ pub enum LaunchError {
     /// The command line is wrong (exit 2).
     #[error("{0}")]
     Usage(String),
-    /// Training (or loading its config) failed; the trainer says whether it was the config.
+    /// Training (or loading its config) failed; the error says whether it was the user's input.
     #[error(transparent)]
     Train(#[from] ebm_train::Error),
+    /// `sample` or `eval` failed; the error says whether it was the user's input.
+    #[error(transparent)]
+    Eval(#[from] ebm_eval::Error),
     /// Communication between ranks failed.
     #[error(transparent)]
     Dist(#[from] ebm_dist::Error),
@@ -138,12 +141,14 @@ impl LaunchError {
         }
     }
 
-    /// 2 for what the user wrote, 1 for failures while running (or the failing worker's code).
+    /// 2 for what the user wrote or gave (command line, config, data files, run folders), 1 for
+    /// failures while running (or the failing worker's code).
     pub fn exit_code(&self) -> u8 {
         match self {
             LaunchError::Usage(_) | LaunchError::ConfigMismatch(_) => 2,
-            LaunchError::Train(e) if e.is_config() => 2,
-            LaunchError::Train(_) | LaunchError::Dist(_) => 1,
+            LaunchError::Train(e) if e.is_user_input() => 2,
+            LaunchError::Eval(e) if e.is_user_input() => 2,
+            LaunchError::Train(_) | LaunchError::Eval(_) | LaunchError::Dist(_) => 1,
             LaunchError::Run { code, .. } => *code,
         }
     }

@@ -1,10 +1,10 @@
-//! `ebm-launch eval RUN_DIR`: runs [`ebm_train::evaluate_run`] and prints the report's headline
+//! `ebm-launch eval RUN_DIR`: runs [`ebm_eval::evaluate_run`] and prints the report's headline
 //! numbers.
 
 use crate::EvalArgs;
-use ebm_train::ais::AisConfig;
-use ebm_train::classifier::ClassifierConfig;
-use ebm_train::{evaluate_run, EvalRunOptions, Result};
+use ebm_eval::ais::AisConfig;
+use ebm_eval::classifier::ClassifierConfig;
+use ebm_eval::{evaluate_run, EvalRunOptions, Result};
 
 pub(crate) fn run(args: &EvalArgs) -> Result<()> {
     let opts = EvalRunOptions {

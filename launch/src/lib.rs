@@ -18,8 +18,9 @@
 //!     ebm_launch::run()
 //! }
 //! ```
-//! Exit codes: 0 success, 1 the run failed (I/O, divergence), 2 the command line or the config is
-//! wrong (the message names the key and the file).
+//! Exit codes: 0 success, 1 the run failed (I/O, divergence, an internal error), 2 what the user
+//! wrote or gave is wrong: the command line, the config (the message names the key and the
+//! file), a data file, a run folder ([`cli::LaunchError::exit_code`]).
 //!
 //! Data parallel with worker processes, torchrun's way (modules: [`cli`] flags → launch spec,
 //! [`agent`] the launcher's side (store, workers, watch),
@@ -39,7 +40,8 @@ pub mod worker;
 use clap::{Args, Parser, Subcommand};
 use cli::{DistArgs, LaunchError, Mode};
 use ebm_core::PluginSpec;
-use ebm_train::{Error, SampleRunOptions, Start, TrainSummary, Trainer};
+use ebm_eval::{EvalHooks, EvalReport, SampleRunOptions};
+use ebm_train::{Error, Start, TrainSummary, Trainer};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -213,7 +215,7 @@ fn execute(cli: &Cli) -> Result<(), LaunchError> {
         Mode::Single if loaded.config.dist.ranks > 1 => {
             worker::train_local_ranks(&loaded, &dir, start, loaded.config.dist.ranks)?
         }
-        Mode::Single => Trainer::new(&loaded, &dir, start)?.run()?,
+        Mode::Single => Trainer::new(&loaded, &dir, start)?.run(&mut EvalHooks::new())?,
         Mode::Threads(n) => worker::train_local_ranks(&loaded, &dir, start, n)?,
         Mode::Processes(spec) => return agent::launch_workers(&spec, &dir),
     };
@@ -240,7 +242,7 @@ fn resolve(cli: &Cli) -> Result<(PathBuf, PathBuf, Start), Error> {
 }
 
 /// What a finished run prints.
-pub(crate) fn print_summary(dir: &Path, summary: &TrainSummary) {
+pub(crate) fn print_summary(dir: &Path, summary: &TrainSummary<EvalReport>) {
     let e = &summary.eval;
     println!("run folder: {}", dir.display());
     println!(
@@ -257,7 +259,7 @@ pub(crate) fn print_summary(dir: &Path, summary: &TrainSummary) {
     println!("  samples.npy ({} × {} sampler steps from noise), eval.json, metrics.jsonl, plots/, checkpoints/", e.n_samples, e.steps);
 }
 
-fn sample(args: &SampleArgs) -> Result<(), Error> {
+fn sample(args: &SampleArgs) -> ebm_eval::Result<()> {
     let opts = SampleRunOptions {
         n: args.n,
         steps: args.steps,
@@ -270,7 +272,7 @@ fn sample(args: &SampleArgs) -> Result<(), Error> {
             .clone()
             .unwrap_or_else(|| args.run_dir.join("sampled").join("samples.npy")),
     };
-    let report = ebm_train::sample_from_run(&args.run_dir, &opts)?;
+    let report = ebm_eval::sample_from_run(&args.run_dir, &opts)?;
     println!(
         "sampled {} chains × {} `{}` steps from {} (training step {})",
         opts.n,

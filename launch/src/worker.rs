@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ebm_dist::{Collective, StoreClient, TcpCollective};
+use ebm_eval::{EvalHooks, EvalReport};
 use ebm_train::{LoadedConfig, Start, TrainSummary};
 
 use crate::cli::{Device, LaunchError};
@@ -29,8 +30,11 @@ pub fn train_rank(
     dir: &Path,
     start: Start,
     collective: Arc<dyn Collective>,
-) -> Result<TrainSummary, LaunchError> {
-    Ok(ebm_train::Trainer::new_distributed(loaded, dir, start, collective)?.run()?)
+) -> Result<TrainSummary<EvalReport>, LaunchError> {
+    Ok(
+        ebm_train::Trainer::new_distributed(loaded, dir, start, collective)?
+            .run(&mut EvalHooks::new())?,
+    )
 }
 
 /// Trains `ranks` ranks as threads of this process (`--cpus N` without `--spawn`).
@@ -39,8 +43,14 @@ pub fn train_local_ranks(
     dir: &Path,
     start: Start,
     ranks: usize,
-) -> Result<TrainSummary, LaunchError> {
-    Ok(ebm_train::run_local_ranks(loaded, dir, start, ranks)?)
+) -> Result<TrainSummary<EvalReport>, LaunchError> {
+    Ok(ebm_train::run_local_ranks(
+        loaded,
+        dir,
+        start,
+        ranks,
+        EvalHooks::new(),
+    )?)
 }
 
 /// The worker's whole life; `config_path` and `start` come from the (same) command line.
@@ -157,7 +167,7 @@ fn gpu_rank(
     store: &StoreClient,
     env: &WorkerEnv,
     start: Start,
-) -> Result<TrainSummary, LaunchError> {
+) -> Result<TrainSummary<EvalReport>, LaunchError> {
     let device = ebm_train::device::cuda_device(env.local_rank)?;
     let cuda = device
         .as_cuda_device()
@@ -176,7 +186,7 @@ fn gpu_rank(
         Arc::new(collective),
         device,
     )?;
-    Ok(trainer.run()?)
+    Ok(trainer.run(&mut EvalHooks::new())?)
 }
 
 /// A GPU rank on a build without candle's CUDA backend: the NCCL unique id goes through the
@@ -187,7 +197,7 @@ fn gpu_rank(
     store: &StoreClient,
     env: &WorkerEnv,
     _start: Start,
-) -> Result<TrainSummary, LaunchError> {
+) -> Result<TrainSummary<EvalReport>, LaunchError> {
     let _comm = ebm_dist::nccl::NcclCollective::from_store_on_device(
         store,
         "rdzv/nccl-id",
@@ -207,6 +217,6 @@ fn gpu_rank(
     _store: &StoreClient,
     _env: &WorkerEnv,
     _start: Start,
-) -> Result<TrainSummary, LaunchError> {
+) -> Result<TrainSummary<EvalReport>, LaunchError> {
     Err(LaunchError::Usage(crate::NO_CUDA.into()))
 }

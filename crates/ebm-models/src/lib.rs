@@ -36,6 +36,7 @@ pub mod spectral_norm;
 pub use config::ModelConfig;
 pub use conv::{benchmark_layers, ConvConfig, ConvLayerConfig, ConvNet};
 pub use ebm_kernels::Activation;
+pub use init::linear_uniform;
 pub use layer::Pool;
 pub use mlp::{Mlp, MlpConfig, Output};
 pub use resnet::{ResNet, ResNetConfig};

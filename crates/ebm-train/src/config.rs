@@ -141,7 +141,6 @@ impl RunConfig {
 
     /// The resolved config as TOML (what `config.toml` in the run folder holds).
     pub fn to_toml(&self) -> Result<String> {
-        toml::to_string_pretty(self)
-            .map_err(|e| crate::Error::Config(format!("cannot write the resolved config: {e}")))
+        toml::to_string_pretty(self).map_err(crate::Error::serialize("the resolved config"))
     }
 }

@@ -1,5 +1,6 @@
-//! The error type of ebm-train. `is_config` separates "what the user wrote is wrong" (the
-//! launcher exits with 2) from failures while running.
+//! The error type of ebm-train. [`Error::is_user_input`] separates "what the user wrote or gave
+//! is wrong" (config, command line, data files, run folders: the launcher exits with 2) from
+//! failures while running (exit 1).
 
 use std::path::PathBuf;
 
@@ -10,15 +11,13 @@ pub enum Error {
     #[error(transparent)]
     Core(#[from] ebm_core::Error),
 
-    /// The config could not be read or parsed (figment's message names the key and the source).
+    /// The config (file, `EBM_` environment, `--set`) or the command line could not be read or
+    /// parsed (figment's message names the key and the source).
     #[error("{0}")]
     Config(String),
 
     #[error(transparent)]
     Tensor(#[from] candle_core::Error),
-
-    #[error("plot: {0}")]
-    Viz(#[from] ebm_viz::Error),
 
     #[error("{path}: {source}")]
     Io {
@@ -29,6 +28,19 @@ pub enum Error {
 
     #[error("checkpoint {path}: {message}")]
     Checkpoint { path: PathBuf, message: String },
+
+    /// Something ebm wrote itself (the resolved config, a rank's state, a report) could not be
+    /// serialized: a bug, not the user's input.
+    #[error("cannot serialize {what}: {message}")]
+    Serialize { what: &'static str, message: String },
+
+    /// Bytes one rank sent another (a rank's state, the eval report) did not decode.
+    #[error("{what} from rank {rank} is malformed: {message}")]
+    Wire {
+        what: &'static str,
+        rank: usize,
+        message: String,
+    },
 
     /// Energies or gradients became NaN/inf. Nothing after the last good checkpoint is written.
     #[error("training diverged at step {step}: {what}. {advice}")]
@@ -67,19 +79,34 @@ pub enum Error {
     /// The run folder is not usable (exists already, or has nothing to resume).
     #[error("run folder {path}: {message}")]
     RunDir { path: PathBuf, message: String },
+
+    /// The run's [`crate::RunHooks`] (progress figures, end-of-run evaluation) failed with an
+    /// error of their own crate; `user_input` is that error's own verdict.
+    #[error("{source}")]
+    Hooks {
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+        user_input: bool,
+    },
 }
 
 impl Error {
-    /// True for mistakes in what the user asked for (config, `--out`, `--resume`): the launcher
-    /// exits with 2 for these, 1 for failures while running.
-    pub fn is_config(&self) -> bool {
+    /// True for mistakes in what the user wrote or gave (config, command line, data files, run
+    /// folders): the launcher exits with 2 for these, 1 for failures while running.
+    pub fn is_user_input(&self) -> bool {
         match self {
             Error::Config(_) | Error::RunDir { .. } => true,
             Error::Core(e) => e.is_config(),
             Error::Data(e) => e.is_user_input(),
-            Error::Rank { source, .. } => source.is_config(),
+            Error::Rank { source, .. } => source.is_user_input(),
+            Error::Hooks { user_input, .. } => *user_input,
             _ => false,
         }
+    }
+
+    /// The older name of [`Error::is_user_input`].
+    pub fn is_config(&self) -> bool {
+        self.is_user_input()
     }
 
     /// True for the error a rank gets because *another* rank failed first (its peer left the
@@ -96,6 +123,14 @@ impl Error {
         let path = path.into();
         move |source| Error::Io { path, source }
     }
+
+    /// A [`Error::Serialize`] for `what` (for `map_err`).
+    pub fn serialize<E: std::fmt::Display>(what: &'static str) -> impl FnOnce(E) -> Error {
+        move |e| Error::Serialize {
+            what,
+            message: e.to_string(),
+        }
+    }
 }
 
 impl From<ebm_data::Error> for Error {
@@ -106,5 +141,60 @@ impl From<ebm_data::Error> for Error {
             }
             other => Error::Data(other),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_what_the_user_gave_is_user_input() {
+        let missing = ebm_data::Error::MissingData {
+            what: "Fashion-MNIST".into(),
+            path: "/nowhere".into(),
+            help: "install it".into(),
+        };
+        let bad_state = ebm_data::Error::InvalidState {
+            reason: "wrong length".into(),
+        };
+        let bad_value = ebm_data::Error::InvalidParam {
+            key: "data.noise".into(),
+            reason: "must be >= 0".into(),
+        };
+        assert!(Error::from(missing).is_user_input());
+        // A saved batcher state that does not fit comes from the run folder the user gave.
+        assert!(Error::from(bad_state).is_user_input());
+        // A bad `[data]` value is a config error with its key, like any other key.
+        let e = Error::from(bad_value);
+        assert!(matches!(e, Error::Core(_)) && e.is_user_input(), "{e}");
+        assert!(Error::Config("--set `x`: expected key=value".into()).is_user_input());
+        let internal = [
+            Error::Serialize {
+                what: "the resolved config",
+                message: "unsupported".into(),
+            },
+            Error::Wire {
+                what: "the run's report",
+                rank: 0,
+                message: "invalid utf-8".into(),
+            },
+        ];
+        for e in internal {
+            assert!(!e.is_user_input(), "{e}");
+        }
+        let hooks = |user_input| Error::Hooks {
+            source: "plot failed".into(),
+            user_input,
+        };
+        assert!(hooks(true).is_user_input() && !hooks(false).is_user_input());
+        let on_rank = Error::Rank {
+            rank: 1,
+            source: Box::new(Error::RunDir {
+                path: "run".into(),
+                message: "taken".into(),
+            }),
+        };
+        assert!(on_rank.is_user_input() && on_rank.is_config());
     }
 }

@@ -6,7 +6,7 @@
 
 use candle_core::Tensor;
 use ebm_core::{register_loss, Loss, LossOut, Model, PluginArgs, Result as CoreResult, TrainCtx};
-use ebm_train::{checkpoint, load, run_local_ranks, Start};
+use ebm_train::{checkpoint, load, run_local_ranks, NoHooks, Start};
 use std::path::Path;
 
 /// L = 1 + mean(E) + ½ mean(E²) = ½ mean((E+1)²) + ½ ≥ ½: no randomness, nonlinear in E so
@@ -78,7 +78,7 @@ fn train(ranks: usize) -> (Vec<serde_json::Value>, Vec<(String, Tensor)>) {
     let dir = tempfile::tempdir().unwrap();
     let loaded = load(&config(dir.path(), N / ranks), &[]).unwrap();
     let run = dir.path().join("run");
-    let summary = run_local_ranks(&loaded, &run, Start::Fresh, ranks).unwrap();
+    let summary = run_local_ranks(&loaded, &run, Start::Fresh, ranks, NoHooks).unwrap();
     assert_eq!(summary.steps, STEPS);
     let rows = std::fs::read_to_string(run.join("metrics.jsonl"))
         .unwrap()

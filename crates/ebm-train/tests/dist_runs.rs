@@ -9,7 +9,10 @@ use ebm_core::{
 };
 use ebm_dist::{Collective, LocalGroup};
 use ebm_train::dist::exchange_chains;
-use ebm_train::{checkpoint, load, run_local_ranks, Error, LoadedConfig, Start, Trainer};
+mod common;
+
+use common::{FinishMarker, MarkerReport};
+use ebm_train::{checkpoint, load, run_local_ranks, Error, LoadedConfig, NoHooks, Start, Trainer};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -119,14 +122,14 @@ fn after_an_exchange_every_chain_exists_exactly_once() {
     }
 }
 
-/// Every rank's final weights, from trainers driven by hand over one group. Ranks other than 0
-/// are given `elsewhere` as their run folder, which they must never create.
+/// Every rank's final weights and report, from trainers driven by hand over one group. Ranks
+/// other than 0 are given `elsewhere` as their run folder, which they must never create.
 fn train_ranks(
     loaded: &LoadedConfig,
     run: &Path,
     elsewhere: &Path,
     ranks: usize,
-) -> Vec<Vec<Vec<f32>>> {
+) -> Vec<(Vec<Vec<f32>>, MarkerReport)> {
     ebm_core::ensure_double_backward();
     std::thread::scope(|s| {
         let threads: Vec<_> = LocalGroup::new(ranks)
@@ -136,8 +139,9 @@ fn train_ranks(
                     let dir = if c.rank() == 0 { run } else { elsewhere };
                     let coll: Arc<dyn Collective> = Arc::new(c);
                     let mut t = Trainer::new_distributed(loaded, dir, Start::Fresh, coll).unwrap();
-                    t.run().unwrap();
-                    t.state()
+                    let report = t.run(&mut FinishMarker::default()).unwrap().eval;
+                    let weights = t
+                        .state()
                         .model
                         .params()
                         .iter()
@@ -149,7 +153,8 @@ fn train_ranks(
                                 .to_vec1::<f32>()
                                 .unwrap()
                         })
-                        .collect::<Vec<_>>()
+                        .collect::<Vec<_>>();
+                    (weights, report)
                 })
             })
             .collect();
@@ -163,7 +168,8 @@ fn ranks_end_with_bit_identical_weights_and_only_rank_0_writes() {
     let cfg = loaded(dir.path(), PCD, &["dist.check_every=0"]);
     let run = dir.path().join("run");
     let elsewhere = dir.path().join("not-rank-0");
-    let weights = train_ranks(&cfg, &run, &elsewhere, 3);
+    let (weights, reports): (Vec<_>, Vec<_>) =
+        train_ranks(&cfg, &run, &elsewhere, 3).into_iter().unzip();
     assert!(
         !elsewhere.exists(),
         "a rank other than 0 wrote its run folder"
@@ -175,7 +181,11 @@ fn ranks_end_with_bit_identical_weights_and_only_rank_0_writes() {
             .all(|(a, b)| a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits()));
         assert!(same, "rank {r}'s weights differ from rank 0's");
     }
-    assert!(run.join("eval.json").is_file());
+    // Rank 0's hooks finished the run in its folder, and every rank got their report.
+    assert!(run.join("finished").is_file());
+    for (r, report) in reports.iter().enumerate() {
+        assert_eq!(report.step, 20, "rank {r}");
+    }
     // The final checkpoint holds all three shards of the chain bank.
     let ckpt = checkpoint::load(
         &run.join("checkpoints").join(checkpoint::file_name(20)),
@@ -196,16 +206,16 @@ fn two_rank_checkpoint_resumes_exactly_and_reshards_onto_one_rank() {
     let dir = tempfile::tempdir().unwrap();
     let full = loaded(dir.path(), PCD, &[]);
     let a = dir.path().join("uninterrupted");
-    run_local_ranks(&full, &a, Start::Fresh, 2).unwrap();
+    run_local_ranks(&full, &a, Start::Fresh, 2, NoHooks).unwrap();
 
     let b = dir.path().join("resumed");
     let half = loaded(dir.path(), PCD, &["train.steps=10"]);
-    run_local_ranks(&half, &b, Start::Fresh, 2).unwrap();
+    run_local_ranks(&half, &b, Start::Fresh, 2, NoHooks).unwrap();
     let c = dir.path().join("resharded");
     std::fs::create_dir(&c).unwrap();
     copy_dir(&b, &c);
     let full = loaded(dir.path(), PCD, &[]);
-    run_local_ranks(&full, &b, Start::Resume, 2).unwrap();
+    run_local_ranks(&full, &b, Start::Resume, 2, NoHooks).unwrap();
 
     assert_eq!(read(a.join("metrics.jsonl")), read(b.join("metrics.jsonl")));
     let last = |run: &Path| {
@@ -239,7 +249,7 @@ fn two_rank_checkpoint_resumes_exactly_and_reshards_onto_one_rank() {
     }
 
     // The same step-10 checkpoint continued on one rank: it holds the union of both shards.
-    let summary = run_local_ranks(&full, &c, Start::Resume, 1).unwrap();
+    let summary = run_local_ranks(&full, &c, Start::Resume, 1, NoHooks).unwrap();
     assert_eq!(summary.steps, 20);
     let cc = last(&c);
     assert_eq!(cc.tensors["bank.chains"].dims(), &[400, 2]);
@@ -247,8 +257,8 @@ fn two_rank_checkpoint_resumes_exactly_and_reshards_onto_one_rank() {
 
     // And the other way: a single-rank checkpoint continued on two ranks splits its chains.
     let d = dir.path().join("split");
-    run_local_ranks(&half, &d, Start::Fresh, 1).unwrap();
-    run_local_ranks(&full, &d, Start::Resume, 2).unwrap();
+    run_local_ranks(&half, &d, Start::Fresh, 1, NoHooks).unwrap();
+    run_local_ranks(&full, &d, Start::Resume, 2, NoHooks).unwrap();
     let cd = last(&d);
     assert_eq!(cd.tensors["bank.chains"].dims(), &[200, 2]);
     assert_eq!(cd.meta["dist.bank_sizes"], "100,100");
@@ -320,7 +330,7 @@ fn a_failing_rank_fails_the_run_with_its_rank_named() {
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::scope(|s| {
             s.spawn(|| {
-                tx.send(run_local_ranks(&cfg, &run, Start::Fresh, 3))
+                tx.send(run_local_ranks(&cfg, &run, Start::Fresh, 3, NoHooks))
                     .unwrap()
             });
             let err = rx
@@ -355,6 +365,7 @@ fn dist_config_errors_name_the_key() {
         &dir.path().join("r"),
         Start::Fresh,
         0,
+        NoHooks,
     )
     .unwrap_err();
     assert!(
@@ -364,8 +375,8 @@ fn dist_config_errors_name_the_key() {
     // Rank 0 refusing an existing run folder fails the run as a config error, not a hang.
     let cfg = loaded(dir.path(), PCD, &["train.steps=2"]);
     let run = dir.path().join("taken");
-    run_local_ranks(&cfg, &run, Start::Fresh, 2).unwrap();
-    let err = run_local_ranks(&cfg, &run, Start::Fresh, 2).unwrap_err();
+    run_local_ranks(&cfg, &run, Start::Fresh, 2, NoHooks).unwrap();
+    let err = run_local_ranks(&cfg, &run, Start::Fresh, 2, NoHooks).unwrap_err();
     assert!(err.is_config(), "{err}");
     assert!(err.to_string().starts_with("rank 0: run folder"), "{err}");
 }
@@ -407,7 +418,7 @@ fn a_nan_on_one_rank_stops_every_rank_at_the_same_step_with_rank_0_advice() {
         )
         .replace("checkpoint_every = 10", "checkpoint_every = 5");
     let cfg = loaded(dir.path(), &text, &[]);
-    let err = run_local_ranks(&cfg, &dir.path().join("run"), Start::Fresh, 2).unwrap_err();
+    let err = run_local_ranks(&cfg, &dir.path().join("run"), Start::Fresh, 2, NoHooks).unwrap_err();
     match &err {
         Error::Rank { rank: 0, source } => match source.as_ref() {
             Error::Diverged { step, advice, .. } => {

@@ -1,6 +1,7 @@
 //! A short denoising-score-matching run on two moons, through the trainer, brings Langevin samples
 //! from noise well below the noise level in MMD².
 
+use ebm_eval::EvalHooks;
 use ebm_train::{load, Start, Trainer};
 
 const CONFIG: &str = r#"
@@ -35,7 +36,7 @@ fn short_dsm_run_on_two_moons_lowers_mmd_well_below_noise() {
     let loaded = load(&path, &[]).unwrap();
     let summary = Trainer::new(&loaded, &dir.path().join("run"), Start::Fresh)
         .unwrap()
-        .run()
+        .run(&mut EvalHooks::new())
         .unwrap();
     let e = summary.eval;
     assert!(e.mmd2_init > 0.06, "{e:?}");

@@ -4,7 +4,7 @@
 //! A failing rank drops its collective handle, which breaks the group, so the others get an
 //! error instead of waiting forever.
 
-use crate::{Error, LoadedConfig, Result, Start, TrainSummary, Trainer};
+use crate::{Error, LoadedConfig, Result, RunHooks, Start, TrainSummary, Trainer};
 use ebm_dist::{Collective, LocalGroup};
 use std::path::Path;
 use std::sync::Arc;
@@ -18,29 +18,36 @@ const PEER_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 /// Stack of a rank thread: as much as a main thread gets, since backward passes recurse.
 const RANK_STACK: usize = 8 << 20;
 
-/// Trains `ranks` ranks as threads (rank 0 writes `dir`) and returns rank 0's summary.
-pub fn run_local_ranks(
+/// Trains `ranks` ranks as threads (rank 0 writes `dir`; each rank gets a clone of `hooks`,
+/// which only rank 0 calls) and returns rank 0's summary.
+pub fn run_local_ranks<H>(
     loaded: &LoadedConfig,
     dir: &Path,
     start: Start,
     ranks: usize,
-) -> Result<TrainSummary> {
+    hooks: H,
+) -> Result<TrainSummary<H::Report>>
+where
+    H: RunHooks + Clone + Send,
+    H::Report: Send,
+{
     if ranks == 0 {
         return Err(ebm_core::Error::config("dist.ranks", "must be > 0").into());
     }
     // Before any thread runs a backward (see `ebm_core::ensure_double_backward`).
     ebm_core::ensure_double_backward();
-    let outcomes: Vec<Result<TrainSummary>> = std::thread::scope(|scope| {
+    let outcomes: Vec<Result<TrainSummary<H::Report>>> = std::thread::scope(|scope| {
         let threads: Vec<_> = LocalGroup::with_timeout(ranks, PEER_TIMEOUT)
             .into_iter()
             .enumerate()
             .map(|(rank, handle)| {
+                let mut hooks = hooks.clone();
                 std::thread::Builder::new()
                     .name(format!("ebm-rank-{rank}"))
                     .stack_size(RANK_STACK)
                     .spawn_scoped(scope, move || {
                         let coll: Arc<dyn Collective> = Arc::new(handle);
-                        Trainer::new_distributed(loaded, dir, start, coll)?.run()
+                        Trainer::new_distributed(loaded, dir, start, coll)?.run(&mut hooks)
                     })
                     .map_err(|e| Error::RankPanicked {
                         rank,
@@ -66,7 +73,7 @@ pub fn run_local_ranks(
 }
 
 /// Rank 0's summary if every rank succeeded, else the root-cause error named by its rank.
-fn pick_outcome(outcomes: Vec<Result<TrainSummary>>) -> Result<TrainSummary> {
+fn pick_outcome<T>(outcomes: Vec<Result<T>>) -> Result<T> {
     let mut first_echo = None;
     let mut summary = None;
     for (rank, outcome) in outcomes.into_iter().enumerate() {

@@ -107,8 +107,8 @@ pub fn gather_checkpoint(coll: &dyn Collective, state: &TrainState) -> Result<Op
     if coll.world_size() == 1 {
         return Ok(Some(state.to_checkpoint()?));
     }
-    let parts = serde_json::to_vec(&RankParts::of(state))
-        .map_err(|e| Error::Config(format!("cannot encode rank state: {e}")))?;
+    let parts =
+        serde_json::to_vec(&RankParts::of(state)).map_err(Error::serialize("a rank's state"))?;
     let parts = all_gather_bytes(coll, &parts)?;
     let bank = match state.loss.chain_bank() {
         Some(b) => Some((
@@ -122,8 +122,11 @@ pub fn gather_checkpoint(coll: &dyn Collective, state: &TrainState) -> Result<Op
     }
     let mut ckpt = state.to_checkpoint()?;
     for (r, bytes) in parts.iter().enumerate().skip(1) {
-        let p: RankParts = serde_json::from_slice(bytes)
-            .map_err(|e| Error::Config(format!("rank {r} sent a malformed state: {e}")))?;
+        let p: RankParts = serde_json::from_slice(bytes).map_err(|e| Error::Wire {
+            what: "the rank's state",
+            rank: r,
+            message: e.to_string(),
+        })?;
         p.write(&prefix(r), &mut ckpt)?;
     }
     if let Some((chains, sizes)) = bank {

@@ -3,10 +3,10 @@
 //! (`$XDG_CACHE_HOME/ebm`, else `~/.cache/ebm`), one file per data kind, trained on first use.
 
 use super::{train_classifier, Classifier, ClassifierConfig, ClassifierInfo};
-use crate::run_dir::write_atomic;
 use crate::{Error, Result};
 use candle_core::{Device, Tensor};
 use ebm_data::{DataConfig, Split};
+use ebm_train::write_atomic;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -28,31 +28,32 @@ pub fn default_path(data_kind: &str) -> Option<PathBuf> {
 /// Writes the weights and `info` to `path` (atomically; parent folders are created).
 pub fn save(path: &Path, net: &Classifier, info: &ClassifierInfo) -> Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(Error::io(dir))?;
+        std::fs::create_dir_all(dir).map_err(ebm_train::Error::io(dir))?;
     }
     let tensors: Vec<(String, Tensor)> = net
         .params()
         .into_iter()
         .map(|p| (p.name, p.var.as_tensor().clone()))
         .collect();
-    let json = serde_json::to_string(info).map_err(|e| Error::Config(e.to_string()))?;
+    let json = serde_json::to_string(info)
+        .map_err(ebm_train::Error::serialize("the classifier's info"))?;
     let meta = HashMap::from([(INFO_KEY.to_string(), json)]);
-    write_atomic(path, |tmp| {
+    Ok(write_atomic(path, |tmp| {
         safetensors::tensor::serialize_to_file(tensors.iter().map(|(n, t)| (n, t)), Some(meta), tmp)
-            .map_err(|e| Error::Checkpoint {
+            .map_err(|e| ebm_train::Error::Checkpoint {
                 path: tmp.to_path_buf(),
                 message: e.to_string(),
             })
-    })
+    })?)
 }
 
 /// Reads a classifier saved by [`save`]; errors name the file and what is wrong with it.
 pub fn load(path: &Path) -> Result<(Classifier, ClassifierInfo)> {
-    let bad = |message: String| Error::Checkpoint {
+    let bad = |message: String| Error::ClassifierFile {
         path: path.to_path_buf(),
         message: format!("not an ebm classifier: {message}"),
     };
-    let bytes = std::fs::read(path).map_err(Error::io(path))?;
+    let bytes = std::fs::read(path).map_err(ebm_train::Error::io(path))?;
     let (_, header) =
         safetensors::SafeTensors::read_metadata(&bytes).map_err(|e| bad(e.to_string()))?;
     let json = header
@@ -90,7 +91,7 @@ pub fn load_or_train(
     if path.is_file() {
         let (net, info) = load(path)?;
         if info.data_kind != data.kind() || info.input_shape != shape {
-            return Err(Error::Checkpoint {
+            return Err(Error::ClassifierFile {
                 path: path.to_path_buf(),
                 message: format!(
                     "classifier was trained on {} images of shape {:?}, this run has {} images of shape {shape:?}",

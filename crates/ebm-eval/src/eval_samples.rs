@@ -4,66 +4,11 @@
 //! report also holds the floor (fresh data vs more fresh data) and the ceiling (the init noise vs
 //! data), so a number can be read without a reference table.
 
-use crate::{distance, Result, RunConfig};
+use crate::{distance, Result};
 use candle_core::{Device, Tensor};
-use ebm_core::{
-    build_sampler, rng, run_chains, ChainInit, Chains, Energy, Error as CoreError, PluginSpec,
-};
+use ebm_core::{build_sampler, rng, run_chains, Chains, Energy};
+use ebm_train::RunConfig;
 use serde::{Deserialize, Serialize};
-
-/// `[eval]`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct EvalConfig {
-    /// Number of model samples (and of fresh data points).
-    #[serde(default = "d_n")]
-    pub n_samples: usize,
-    /// Sampler steps from the init distribution.
-    #[serde(default = "d_steps")]
-    pub steps: u64,
-    /// Where the evaluation chains start.
-    #[serde(default)]
-    pub init: ChainInit,
-    #[serde(default = "d_bw")]
-    pub mmd_bandwidth: f64,
-    /// A different sampler for evaluation (default: `[sampler]`).
-    #[serde(default)]
-    pub sampler: Option<PluginSpec>,
-}
-
-fn d_n() -> usize {
-    2000
-}
-fn d_steps() -> u64 {
-    500
-}
-fn d_bw() -> f64 {
-    0.5
-}
-
-impl Default for EvalConfig {
-    fn default() -> Self {
-        EvalConfig {
-            n_samples: d_n(),
-            steps: d_steps(),
-            init: ChainInit::default(),
-            mmd_bandwidth: d_bw(),
-            sampler: None,
-        }
-    }
-}
-
-impl EvalConfig {
-    pub fn validate(&self) -> Result<()> {
-        if self.n_samples < 2 {
-            return Err(CoreError::config("eval.n_samples", "need at least 2 samples").into());
-        }
-        if !(self.mmd_bandwidth > 0.0) {
-            return Err(CoreError::config("eval.mmd_bandwidth", "must be > 0").into());
-        }
-        Ok(self.init.validate("eval.init")?)
-    }
-}
 
 /// What `eval.json` holds.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

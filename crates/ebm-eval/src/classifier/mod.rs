@@ -3,7 +3,11 @@
 //! feature space of the FID-like Fréchet distance and of KID ([`crate::image_metrics`]).
 //!
 //! It is an MLP on the flattened image, Linear → ReLU → … → Linear(·, classes), with seeded
-//! PyTorch-default initial weights. On Fashion-MNIST the default [512, 256] net reaches about
+//! PyTorch-default initial weights drawn by the models crate's layer init
+//! ([`ebm_models::linear_uniform`], as `Mlp` draws them). It is not an `ebm_models::Mlp`: that
+//! is an energy (one output, or a field of the input's size; smooth activations, no ReLU; no
+//! access to its last hidden layer), and the classifier needs `classes` logits, ReLU and its
+//! features. On Fashion-MNIST the default [512, 256] net reaches about
 //! 88 % test accuracy in three epochs (seconds on a CPU): not Inception, but it separates the
 //! garment classes, which is what a sample-quality feature space has to do. Trained once and
 //! cached ([`cache`]); the test accuracy travels with the weights into every report.
@@ -16,7 +20,7 @@ pub use train::{train_classifier, ClassifierConfig};
 use crate::Result;
 use candle_core::{DType, Device, Tensor, Var};
 use ebm_core::{Param, Rng};
-use rand::Rng as _;
+use ebm_models::linear_uniform;
 use serde::{Deserialize, Serialize};
 
 /// What a classifier was trained on and how well it does; saved beside its weights.
@@ -50,14 +54,9 @@ impl Classifier {
         let mut layers = Vec::new();
         for pair in widths.windows(2) {
             let (fan_in, fan_out) = (pair[0], pair[1]);
-            let bound = 1.0 / (fan_in as f64).sqrt();
-            let mut draw = |n: usize| -> Vec<f32> {
-                (0..n)
-                    .map(|_| rng.random_range(-bound..bound) as f32)
-                    .collect()
-            };
-            let w = Tensor::from_vec(draw(fan_out * fan_in), (fan_out, fan_in), &Device::Cpu)?;
-            let b = Tensor::from_vec(draw(fan_out), fan_out, &Device::Cpu)?;
+            // The models crate's MLP layer init, draw for draw (weights, then biases).
+            let w = linear_uniform(rng, &[fan_out, fan_in], fan_in, &Device::Cpu)?;
+            let b = linear_uniform(rng, &[fan_out], fan_in, &Device::Cpu)?;
             layers.push((Var::from_tensor(&w)?, Var::from_tensor(&b)?));
         }
         Ok(Classifier { layers, input_dim })

@@ -2,8 +2,9 @@
 //! and a few chains' paths from their start over their first kept states.
 
 use crate::plots::{self, GRID};
-use crate::{Result, RunConfig, TrainState};
+use crate::Result;
 use ebm_core::{Energy, SampleOutput};
+use ebm_train::{RunConfig, TrainState};
 use std::path::{Path, PathBuf};
 
 /// Chains drawn in the trajectory figure, and points per drawn path: more turns the figure into

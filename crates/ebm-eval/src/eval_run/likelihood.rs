@@ -2,9 +2,10 @@
 //! ([`crate::ais`]) and the average log-likelihood of fresh (held-out) data under exp(−E)/Ẑ.
 
 use crate::ais::{ais_log_z, mean_log_likelihood, AisConfig};
-use crate::{Result, RunConfig};
+use crate::Result;
 use candle_core::Device;
 use ebm_core::{rng, Energy};
+use ebm_train::RunConfig;
 use serde::Serialize;
 
 /// AIS in more dimensions than this needs far more temperatures than a default run affords; the

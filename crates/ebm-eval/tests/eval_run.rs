@@ -3,9 +3,10 @@
 //! figures, with the classifier trained once, cached and then reused; a folder that is not a
 //! run is an error naming it.
 
-use ebm_train::ais::AisConfig;
-use ebm_train::classifier::ClassifierConfig;
-use ebm_train::{evaluate_run, load, EvalRunOptions, Start, Trainer};
+use ebm_eval::ais::AisConfig;
+use ebm_eval::classifier::ClassifierConfig;
+use ebm_eval::{evaluate_run, EvalHooks, EvalRunOptions};
+use ebm_train::{load, Start, Trainer};
 use std::path::Path;
 
 /// The two-moons example shrunk to a few seconds: enough training that exp(−E) holds its mass
@@ -74,7 +75,7 @@ fn train(dir: &Path, text: &str) -> std::path::PathBuf {
     std::fs::write(&config, text).unwrap();
     let run = dir.join("run");
     Trainer::new(&load(&config, &[]).unwrap(), &run, Start::Fresh)
-        .and_then(|mut t| t.run())
+        .and_then(|mut t| t.run(&mut EvalHooks::new()))
         .unwrap();
     run
 }
@@ -189,6 +190,6 @@ fn a_folder_that_is_not_a_run_is_named() {
     let err = evaluate_run(tmp.path(), &EvalRunOptions::default())
         .err()
         .unwrap();
-    assert!(err.is_config());
+    assert!(err.is_user_input());
     assert!(err.to_string().contains("config.toml is missing"), "{err}");
 }

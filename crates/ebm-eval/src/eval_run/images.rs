@@ -9,10 +9,11 @@
 use super::EvalRunOptions;
 use crate::classifier::cache;
 use crate::image_metrics::{auroc, frechet_distance, kid, KidConfig};
-use crate::{image_plots, Error, Result, RunConfig};
+use crate::{image_plots, Error, Result};
 use candle_core::{DType, Device, Tensor};
 use ebm_core::{rng, Energy};
 use ebm_data::Split;
+use ebm_train::RunConfig;
 use rand::seq::SliceRandom;
 use rand::Rng as _;
 use serde::Serialize;
@@ -76,9 +77,8 @@ pub(super) fn evaluate(
     let path = match &opts.classifier {
         Some(p) => p.clone(),
         None => cache::default_path(data.kind()).ok_or_else(|| {
-            Error::Config(
-                "neither XDG_CACHE_HOME nor HOME is set: give the classifier file with --classifier PATH"
-                    .into(),
+            Error::usage(
+                "neither XDG_CACHE_HOME nor HOME is set: give the classifier file with --classifier PATH",
             )
         })?,
     };
@@ -86,7 +86,7 @@ pub(super) fn evaluate(
     let n = samples.dims()[0];
     let test = data.load_split(Split::Test)?;
     if 2 * n > test.len() {
-        return Err(Error::Config(format!(
+        return Err(Error::usage(format!(
             "--n {n}: the image metrics compare with two disjoint sets of n test images, and the \
              test split has {}",
             test.len()

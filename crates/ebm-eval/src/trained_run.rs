@@ -1,8 +1,9 @@
 //! Opening a finished (or interrupted) run folder: its resolved `config.toml` and the model of
 //! its newest checkpoint. `ebm-launch sample` and `ebm-launch eval` both start here.
 
-use crate::{checkpoint, Error, LoadedConfig, Result, TrainState};
+use crate::Result;
 use candle_core::Device;
+use ebm_train::{checkpoint, Error, LoadedConfig, TrainState};
 use std::path::{Path, PathBuf};
 
 /// A run folder's config and its newest checkpoint, restored.
@@ -23,14 +24,12 @@ impl TrainedRun {
         };
         let config_path = run_dir.join("config.toml");
         if !config_path.is_file() {
-            return Err(bad_dir(
-                "is not a run folder: config.toml is missing".into(),
-            ));
+            return Err(bad_dir("is not a run folder: config.toml is missing".into()).into());
         }
         let (_, ckpt) = checkpoint::list(&run_dir.join("checkpoints"))?
             .pop()
             .ok_or_else(|| bad_dir("has no checkpoint in checkpoints/".into()))?;
-        let loaded = crate::load(&config_path, &[])?;
+        let loaded = ebm_train::load(&config_path, &[])?;
         let mut state = TrainState::new(&loaded.config, device).map_err(|e| loaded.locate(e))?;
         state.restore(&checkpoint::load(&ckpt, device)?, &ckpt)?;
         Ok(TrainedRun {

@@ -4,6 +4,7 @@
 //! power-iteration vectors included (they are saved as `buffers.*`).
 
 use candle_core::Device;
+use ebm_eval::EvalHooks;
 use ebm_train::{checkpoint, load, LoadedConfig, Start, Trainer};
 use std::path::Path;
 
@@ -69,7 +70,7 @@ fn a_spectral_norm_conv_run_resumes_to_the_identical_next_steps() {
     let tmp = tempfile::tempdir().unwrap();
     let whole = tmp.path().join("whole");
     let summary = Trainer::new(&loaded(tmp.path(), &[]), &whole, Start::Fresh)
-        .and_then(|mut t| t.run())
+        .and_then(|mut t| t.run(&mut EvalHooks::new()))
         .unwrap();
     assert_eq!(summary.steps, 4);
     assert!(summary.eval.mmd2.is_finite());
@@ -90,10 +91,10 @@ fn a_spectral_norm_conv_run_resumes_to_the_identical_next_steps() {
         &split,
         Start::Fresh,
     )
-    .and_then(|mut t| t.run())
+    .and_then(|mut t| t.run(&mut EvalHooks::new()))
     .unwrap();
     Trainer::new(&loaded(tmp.path(), &[]), &split, Start::Resume)
-        .and_then(|mut t| t.run())
+        .and_then(|mut t| t.run(&mut EvalHooks::new()))
         .unwrap();
 
     let (a, b) = (newest(&whole), newest(&split));

@@ -3,6 +3,7 @@
 //! sampler: a few training steps run, energies stay finite, and samples come out.
 
 use ebm_core::sampler_names;
+use ebm_eval::EvalHooks;
 use ebm_train::{load, Start, Trainer};
 
 const CONFIG: &str = r#"
@@ -42,7 +43,7 @@ fn every_sampler_trains_and_samples_from_toml() {
             .unwrap_or_else(|e| panic!("{name}: {e}"));
         let out = dir.path().join(name);
         let summary = Trainer::new(&loaded, &out, Start::Fresh)
-            .and_then(|mut t| t.run())
+            .and_then(|mut t| t.run(&mut EvalHooks::new()))
             .unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(summary.steps, 4, "{name}");
         assert!(summary.eval.mmd2.is_finite(), "{name}");

@@ -1,9 +1,10 @@
 //! The run's figures: the energy landscape (model density) with data and samples on top, and
 //! the loss and energy curves from the metrics log. Only 2-D data has a landscape.
 
-use crate::{MetricsLog, Result};
+use crate::Result;
 use candle_core::{Device, Tensor};
 use ebm_core::Energy;
+use ebm_train::MetricsLog;
 use ebm_viz::{Landscape, LineChart, PointLayer, Series};
 use std::path::Path;
 

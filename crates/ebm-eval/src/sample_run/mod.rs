@@ -9,11 +9,11 @@
 
 mod figures;
 
-use crate::run_dir::write_atomic;
 use crate::trained_run::TrainedRun;
-use crate::{Error, Result, RunConfig};
+use crate::{Error, Result};
 use candle_core::Device;
 use ebm_core::{build_sampler, rng, Chains, Diagnostics, PluginSpec, SampleOptions};
+use ebm_train::{write_atomic, RunConfig};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
@@ -80,7 +80,7 @@ struct DiagnosticsFile<'a> {
 /// Samples from the trained model in `run_dir` as `opts` says (see the module docs).
 pub fn sample_from_run(run_dir: &Path, opts: &SampleRunOptions) -> Result<SampleRunReport> {
     if opts.n == 0 || opts.thin == 0 {
-        return Err(Error::Config("--n and --thin must be at least 1".into()));
+        return Err(Error::usage("--n and --thin must be at least 1"));
     }
     let device = Device::Cpu;
     let TrainedRun {
@@ -102,7 +102,7 @@ pub fn sample_from_run(run_dir: &Path, opts: &SampleRunOptions) -> Result<Sample
     let dim: usize = shape.iter().product();
     let kept = opts.steps.div_ceil(opts.thin) as usize;
     if kept.saturating_mul(opts.n).saturating_mul(dim * 4) > TRAJECTORY_BUDGET {
-        return Err(Error::Config(format!(
+        return Err(Error::usage(format!(
             "keeping {kept} states of {} chains × {dim} values needs more than 1 GiB: raise --thin",
             opts.n
         )));
@@ -129,7 +129,7 @@ pub fn sample_from_run(run_dir: &Path, opts: &SampleRunOptions) -> Result<Sample
     )?;
 
     if let Some(dir) = opts.out.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(Error::io(dir))?;
+        std::fs::create_dir_all(dir).map_err(ebm_train::Error::io(dir))?;
     }
     write_atomic(&opts.out, |tmp| Ok(out.final_x.write_npy(tmp)?))?;
     let (dims, diagnostics_error) = match out.diagnostics() {
@@ -156,9 +156,10 @@ pub fn sample_from_run(run_dir: &Path, opts: &SampleRunOptions) -> Result<Sample
         kept_steps: &out.kept_steps,
         mean_energy: &out.mean_energy,
     };
-    let json = serde_json::to_string_pretty(&file).map_err(|e| Error::Config(e.to_string()))?;
+    let json = serde_json::to_string_pretty(&file)
+        .map_err(ebm_train::Error::serialize("the diagnostics"))?;
     write_atomic(&diagnostics, |tmp| {
-        std::fs::write(tmp, json).map_err(Error::io(tmp))
+        std::fs::write(tmp, json).map_err(ebm_train::Error::io(tmp))
     })?;
     let plots = match shape.as_slice() {
         [2] => figures::draw(&opts.out, config, &state, &out, energy.as_ref())?,
@@ -183,7 +184,7 @@ fn sampler_spec(config: &RunConfig, opts: &SampleRunOptions) -> Result<PluginSpe
         (None, None) => config.sampler.clone(),
     };
     for pair in &opts.sampler_sets {
-        let bad = |m: &str| Error::Config(format!("--set-sampler `{pair}`: {m}"));
+        let bad = |m: &str| Error::usage(format!("--set-sampler `{pair}`: {m}"));
         let (key, raw) = pair
             .split_once('=')
             .ok_or_else(|| bad("expected key=value"))?;

@@ -5,8 +5,8 @@
 
 use candle_core::{Device, Tensor};
 use ebm_data::{DataConfig, FashionMnist, Split};
-use ebm_train::classifier::{cache, train_classifier, ClassifierConfig};
-use ebm_train::image_metrics::{frechet_distance, kid, KidConfig};
+use ebm_eval::classifier::{cache, train_classifier, ClassifierConfig};
+use ebm_eval::image_metrics::{frechet_distance, kid, KidConfig};
 use rand::Rng as _;
 use std::path::Path;
 

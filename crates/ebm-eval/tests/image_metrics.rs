@@ -3,7 +3,7 @@
 //! root), a hand-computed MMD² and AUROC with ties, and brute-force pair counting.
 
 use ebm_core::rng;
-use ebm_train::image_metrics::{
+use ebm_eval::image_metrics::{
     auroc, frechet_distance, frechet_distance_from_stats, kid, mmd2_polynomial, KidConfig,
 };
 use nalgebra::{DMatrix, DVector};

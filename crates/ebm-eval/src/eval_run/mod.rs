@@ -20,11 +20,11 @@ pub use likelihood::{LikelihoodReport, MAX_AIS_DIM};
 
 use crate::ais::AisConfig;
 use crate::classifier::ClassifierConfig;
-use crate::run_dir::write_atomic;
 use crate::trained_run::TrainedRun;
-use crate::{compare_with_data, draw_samples, image_plots, Error, EvalReport, Result};
+use crate::{compare_with_data, draw_samples, image_plots, EvalReport, Result};
 use candle_core::Device;
 use ebm_core::PluginSpec;
+use ebm_train::{write_atomic, Error as TrainError};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
@@ -83,7 +83,7 @@ pub fn evaluate_run(run_dir: &Path, opts: &EvalRunOptions) -> Result<(EvalRunRep
         .out_dir
         .clone()
         .unwrap_or_else(|| run_dir.join("evaluation"));
-    std::fs::create_dir_all(&out_dir).map_err(Error::io(&out_dir))?;
+    std::fs::create_dir_all(&out_dir).map_err(TrainError::io(&out_dir))?;
 
     let energy = run.state.model.detached();
     let shape = run.state.input_shape();
@@ -142,9 +142,10 @@ pub fn evaluate_run(run_dir: &Path, opts: &EvalRunOptions) -> Result<(EvalRunRep
         figures,
     };
     let path = out_dir.join("report.json");
-    let json = serde_json::to_string_pretty(&report).map_err(|e| Error::Config(e.to_string()))?;
+    let json =
+        serde_json::to_string_pretty(&report).map_err(TrainError::serialize("the eval report"))?;
     write_atomic(&path, |tmp| {
-        std::fs::write(tmp, json).map_err(Error::io(tmp))
+        std::fs::write(tmp, json).map_err(TrainError::io(tmp))
     })?;
     Ok((report, path))
 }

@@ -2,10 +2,11 @@
 //! epochs. Reproducible on the same machine and thread count, like training runs.
 
 use super::{Classifier, ClassifierInfo};
-use crate::{AdamW, Error, OptimConfig, Result};
+use crate::{Error, Result};
 use candle_core::{Device, Tensor};
 use ebm_core::{rng, Error as CoreError, ScheduleConfig};
 use ebm_data::Points;
+use ebm_train::{AdamW, OptimConfig};
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
@@ -52,12 +53,8 @@ impl ClassifierConfig {
 }
 
 /// Labels of a labelled image set, or an error naming which set has none.
-fn labels<'a>(points: &'a Points, what: &str) -> Result<&'a [u8]> {
-    points.labels.as_deref().ok_or_else(|| {
-        Error::Config(format!(
-            "the {what} images have no labels to train a classifier on"
-        ))
-    })
+fn labels<'a>(points: &'a Points, what: &'static str) -> Result<&'a [u8]> {
+    points.labels.as_deref().ok_or(Error::Unlabelled { what })
 }
 
 /// Trains a classifier on `train` and measures it on `test` (both labelled images).

@@ -6,8 +6,8 @@
 
 use candle_core::{DType, Device, Tensor};
 use ebm_core::{Energy, Result};
+use ebm_eval::ais::{ais_log_z, mean_log_likelihood, weight_summary, AisConfig, AisSchedule};
 use ebm_models::analytic::{Gaussian, GaussianMixture};
-use ebm_train::ais::{ais_log_z, mean_log_likelihood, weight_summary, AisConfig, AisSchedule};
 
 /// log ∫ exp(−E) over the square [lo, hi]² by the midpoint rule with step `h` (spectrally
 /// accurate for smooth integrands that vanish at the edges), evaluated in f64.

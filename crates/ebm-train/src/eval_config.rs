@@ -1,0 +1,62 @@
+//! `[eval]`: how the end-of-run evaluation draws its samples. The table belongs to the run's
+//! config ([`crate::RunConfig`] holds it, so unknown keys are caught when the file is read); the
+//! evaluation itself lives in the `ebm-eval` crate, which reaches the loop through
+//! [`crate::RunHooks`].
+
+use crate::Result;
+use ebm_core::{ChainInit, Error as CoreError, PluginSpec};
+use serde::{Deserialize, Serialize};
+
+/// `[eval]`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EvalConfig {
+    /// Number of model samples (and of fresh data points).
+    #[serde(default = "d_n")]
+    pub n_samples: usize,
+    /// Sampler steps from the init distribution.
+    #[serde(default = "d_steps")]
+    pub steps: u64,
+    /// Where the evaluation chains start.
+    #[serde(default)]
+    pub init: ChainInit,
+    #[serde(default = "d_bw")]
+    pub mmd_bandwidth: f64,
+    /// A different sampler for evaluation (default: `[sampler]`).
+    #[serde(default)]
+    pub sampler: Option<PluginSpec>,
+}
+
+fn d_n() -> usize {
+    2000
+}
+fn d_steps() -> u64 {
+    500
+}
+fn d_bw() -> f64 {
+    0.5
+}
+
+impl Default for EvalConfig {
+    fn default() -> Self {
+        EvalConfig {
+            n_samples: d_n(),
+            steps: d_steps(),
+            init: ChainInit::default(),
+            mmd_bandwidth: d_bw(),
+            sampler: None,
+        }
+    }
+}
+
+impl EvalConfig {
+    pub fn validate(&self) -> Result<()> {
+        if self.n_samples < 2 {
+            return Err(CoreError::config("eval.n_samples", "need at least 2 samples").into());
+        }
+        if !(self.mmd_bandwidth > 0.0) {
+            return Err(CoreError::config("eval.mmd_bandwidth", "must be > 0").into());
+        }
+        Ok(self.init.validate("eval.init")?)
+    }
+}
