@@ -284,6 +284,9 @@ fn sample(args: &SampleArgs) -> ebm_eval::Result<()> {
     if let Some(a) = report.mean_acceptance {
         println!("  mean acceptance {a:.3}");
     }
+    for (name, v) in &report.sampler_diagnostics {
+        println!("  {name} {v:.4} (mean per step)");
+    }
     for d in &report.dims {
         println!(
             "  dim {}: mean {:.4}  var {:.4}  ESS {:.1}  split-R̂ {:.4}",

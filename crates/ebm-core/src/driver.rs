@@ -7,6 +7,7 @@
 //! chains end exactly where `run_chains` would leave them with the same generator.
 
 use crate::diagnostics::{summarize, Diagnostics};
+use crate::sampler::ExtraMeans;
 use crate::{Chains, Energy, Error, Result, Rng, Sampler, StepCtx};
 use candle_core::{DType, Tensor};
 
@@ -51,6 +52,9 @@ pub struct SampleOutput {
     pub acceptance: Vec<Option<f64>>,
     /// Mean energy over the chains at each kept state.
     pub mean_energy: Vec<f64>,
+    /// The run's mean of each sampler-specific diagnostic ([`crate::StepInfo::extra`], e.g.
+    /// HMC's `divergences` and `energy_error`), over the steps that reported it.
+    pub extra: Vec<(&'static str, f64)>,
     /// The options' burn-in, in transitions.
     pub burn_in: u64,
 }
@@ -136,6 +140,7 @@ pub fn sample(
     let mut trajectory = Vec::with_capacity(if opts.keep_trajectory { n_kept } else { 0 });
     let mut mean_energy = Vec::with_capacity(n_kept);
     let mut acceptance = Vec::with_capacity(opts.n_steps.min(1 << 20) as usize);
+    let mut extra = ExtraMeans::default();
     for step in 0..opts.n_steps {
         let info = sampler.step(
             energy,
@@ -147,6 +152,7 @@ pub fn sample(
             },
         )?;
         acceptance.push(info.acceptance_rate);
+        extra.add(info.extra);
         if !is_kept(step, opts.n_steps, opts.thin) {
             continue;
         }
@@ -172,6 +178,7 @@ pub fn sample(
         trajectory,
         acceptance,
         mean_energy,
+        extra: extra.means(),
         burn_in: opts.burn_in,
     })
 }

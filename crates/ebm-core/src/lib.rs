@@ -45,7 +45,7 @@ pub use registry::{
     Plugin, PluginArgs, PluginSpec, SamplerPlugin,
 };
 pub use rng::{Rng, RngState};
-pub use sampler::{run_chains, RunSummary, Sampler, StepCtx, StepInfo};
+pub use sampler::{run_chains, ExtraMeans, RunSummary, Sampler, StepCtx, StepInfo};
 pub use schedule::{Schedule, ScheduleConfig, Shape};
 
 /// Re-exported so the registration macros work without a direct dependency.

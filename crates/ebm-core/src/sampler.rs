@@ -30,7 +30,8 @@ pub struct StepInfo {
     /// Mean Metropolis acceptance over the batch, for samplers that have one.
     pub acceptance_rate: Option<f64>,
     /// Any other per-transition diagnostics, by name (e.g. HMC's `divergences`,
-    /// `energy_error`). Names are the sampler's own; [`run_chains`] averages each over the run.
+    /// `energy_error`). Names are the sampler's own; [`run_chains`] and [`crate::sample`] average
+    /// each over the steps that report it.
     pub extra: Vec<(&'static str, f64)>,
 }
 
@@ -97,30 +98,49 @@ pub fn run_chains(
 ) -> Result<RunSummary> {
     let mut acc_sum = 0.0;
     let mut acc_n = 0u64;
-    // (name, sum, count) per diagnostic; a handful of names, so a Vec beats a map.
-    let mut extra: Vec<(&'static str, f64, u64)> = Vec::new();
+    let mut extra = ExtraMeans::default();
     for step in 0..n_steps {
         let info = sampler.step(energy, chains, &mut StepCtx { rng, step, n_steps })?;
         if let Some(a) = info.acceptance_rate {
             acc_sum += a;
             acc_n += 1;
         }
-        for (name, v) in info.extra {
-            match extra.iter_mut().find(|(n, _, _)| *n == name) {
-                Some((_, sum, count)) => {
-                    *sum += v;
-                    *count += 1;
-                }
-                None => extra.push((name, v, 1)),
-            }
-        }
+        extra.add(info.extra);
     }
     Ok(RunSummary {
         steps: n_steps,
         mean_acceptance: (acc_n > 0).then(|| acc_sum / acc_n as f64),
-        extra: extra
-            .into_iter()
-            .map(|(name, sum, count)| (name, sum / count as f64))
-            .collect(),
+        extra: extra.means(),
     })
+}
+
+/// Running means of the named diagnostics of [`StepInfo::extra`], each over the steps that
+/// reported it (the one place both loops, [`run_chains`] and [`crate::sample`], average them).
+#[derive(Clone, Debug, Default)]
+pub struct ExtraMeans {
+    // (name, sum, count) per diagnostic; a handful of names, so a Vec beats a map.
+    sums: Vec<(&'static str, f64, u64)>,
+}
+
+impl ExtraMeans {
+    /// Adds one step's diagnostics.
+    pub fn add(&mut self, extra: Vec<(&'static str, f64)>) {
+        for (name, v) in extra {
+            match self.sums.iter_mut().find(|(n, _, _)| *n == name) {
+                Some((_, sum, count)) => {
+                    *sum += v;
+                    *count += 1;
+                }
+                None => self.sums.push((name, v, 1)),
+            }
+        }
+    }
+
+    /// Each diagnostic's mean, in the order they were first reported.
+    pub fn means(&self) -> Vec<(&'static str, f64)> {
+        self.sums
+            .iter()
+            .map(|&(name, sum, count)| (name, sum / count as f64))
+            .collect()
+    }
 }

@@ -199,3 +199,37 @@ fn cached_energy_is_used_and_missing_inputs_are_named() {
     let e = short.diagnostics().unwrap_err().to_string();
     assert!(e.contains("4 kept states") && e.contains("got 3"), "{e}");
 }
+
+/// Reports the step index as a diagnostic every step and a second one on even steps only.
+struct Counting;
+
+impl Sampler for Counting {
+    fn name(&self) -> &'static str {
+        "counting"
+    }
+
+    fn step(&mut self, _: &dyn Energy, _: &mut Chains, ctx: &mut StepCtx) -> Result<StepInfo> {
+        let info = StepInfo::default().with("step", ctx.step as f64);
+        Ok(match ctx.step % 2 {
+            0 => info.with("even", 1.0),
+            _ => info,
+        })
+    }
+}
+
+#[test]
+fn sampler_diagnostics_are_averaged_over_the_steps_that_report_them_in_both_loops() {
+    let harmonic = Harmonic::new(1.0).unwrap();
+    let opts = SampleOptions {
+        n_steps: 9,
+        thin: 1,
+        keep_trajectory: false,
+        burn_in: 0,
+    };
+    let mut r = rng::stream(0, "test", 0);
+    let out = sample(&mut Counting, &harmonic, &mut start(2), &opts, &mut r).unwrap();
+    // steps 0..=8: mean 4; "even" reported on 5 of 9 steps, each 1.0.
+    assert_eq!(out.extra, vec![("step", 4.0), ("even", 1.0)]);
+    let summary = run_chains(&mut Counting, &harmonic, &mut start(2), 9, &mut r).unwrap();
+    assert_eq!(summary.extra, out.extra);
+}

@@ -208,7 +208,7 @@ fn field_mlp_outputs_a_vector_like_x_and_no_energy_values() {
     ] {
         let msg = err.to_string();
         assert!(
-            msg.contains("gradient field") && msg.contains("mala"),
+            msg.contains("gradient field") && msg.contains("Metropolis"),
             "{msg}"
         );
     }

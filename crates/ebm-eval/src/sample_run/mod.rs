@@ -15,6 +15,7 @@ use candle_core::Device;
 use ebm_core::{build_sampler, rng, Chains, Diagnostics, PluginSpec, SampleOptions};
 use ebm_train::{write_atomic, RunConfig};
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// Above this many bytes of kept trajectory, ask for thinning instead of running out of memory.
@@ -51,6 +52,8 @@ pub struct SampleRunReport {
     /// The PNGs written (none for models that are not 2-D).
     pub plots: Vec<PathBuf>,
     pub mean_acceptance: Option<f64>,
+    /// The run's mean of each sampler-specific diagnostic (e.g. HMC's `divergences`).
+    pub sampler_diagnostics: Vec<(&'static str, f64)>,
     /// Per-dimension diagnostics; empty when there were too few chains or kept states.
     pub dims: Vec<Diagnostics>,
 }
@@ -71,6 +74,9 @@ struct DiagnosticsFile<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     diagnostics_error: Option<String>,
     mean_acceptance: Option<f64>,
+    /// The sampler's own diagnostics ([`ebm_core::StepInfo::extra`]), averaged over the run.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    sampler_diagnostics: BTreeMap<&'static str, f64>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     acceptance: Vec<Option<f64>>,
     kept_steps: &'a [u64],
@@ -149,6 +155,7 @@ pub fn sample_from_run(run_dir: &Path, opts: &SampleRunOptions) -> Result<Sample
         dims: &dims,
         diagnostics_error,
         mean_acceptance: out.mean_acceptance(),
+        sampler_diagnostics: out.extra.iter().copied().collect(),
         acceptance: match out.acceptance.iter().any(Option::is_some) {
             true => out.acceptance.clone(),
             false => Vec::new(),
@@ -169,6 +176,7 @@ pub fn sample_from_run(run_dir: &Path, opts: &SampleRunOptions) -> Result<Sample
         checkpoint: ckpt_path,
         train_step: state.step,
         mean_acceptance: out.mean_acceptance(),
+        sampler_diagnostics: out.extra.clone(),
         sampler: spec,
         samples: opts.out.clone(),
         diagnostics,
