@@ -64,11 +64,7 @@ pub trait Energy: Send + Sync {
 /// The error an energy without energy values (a gradient-field network) returns from `energy`.
 pub fn no_energy_values(what: &str) -> Error {
     // No sampler is named here: which ones need energy values is the plugins' business.
-    Error::Msg(format!(
-        "{what} outputs a gradient field, not energy values (`[model] output = \"field\"`): \
-         use a sampler that only follows ∇ₓE, not one whose Metropolis test or replica swaps \
-         compare energies"
-    ))
+    Error::NoEnergyValues { what: what.into() }
 }
 
 /// Sets `CANDLE_GRAD_DO_NOT_DETACH=1` unless the variable is already set, so that gradients from

@@ -53,6 +53,14 @@ pub enum Error {
     )]
     DoubleBackwardInactive { what: String },
 
+    /// A gradient-field network (`[model] output = "field"`) was asked for energy values.
+    #[error(
+        "{what} outputs a gradient field, not energy values (`[model] output = \"field\"`): \
+         use a sampler that only follows ∇ₓE, not one whose Metropolis test or replica swaps \
+         compare energies"
+    )]
+    NoEnergyValues { what: String },
+
     /// A plugin was driven outside what it supports (a step past the end of its run, a kernel
     /// without a diagnostic its driver needs, a path degenerate where it is used). Not the
     /// user's input, so not a config error.

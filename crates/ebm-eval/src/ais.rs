@@ -146,12 +146,14 @@ pub fn ais_log_z(
         let e = e.to_dtype(DType::F64)?.flatten_all()?.to_vec1::<f64>()?;
         let g = g.to_dtype(DType::F64)?.flatten_all()?.to_vec1::<f64>()?;
         if e.len() != m || g.len() != m * d {
-            return Err(CoreError::Msg(format!(
-                "ais: the energy returned {} values and {} gradient entries for {m} inputs of \
-                 size {d}",
-                e.len(),
-                g.len()
-            ))
+            return Err(CoreError::shape(
+                "the energy's output in AIS",
+                format!(
+                    "{} values and {} gradient entries for {m} inputs of size {d}",
+                    e.len(),
+                    g.len()
+                ),
+            )
             .into());
         }
         Ok((e, g))
@@ -165,10 +167,13 @@ pub fn ais_log_z(
         .collect();
     let (mut e, mut g) = eval(&x)?;
     if let Some(i) = e.iter().position(|v| !v.is_finite()) {
-        return Err(CoreError::Msg(format!(
-            "ais: the energy is {} at a base sample (chain {i}); try a smaller base_std",
-            e[i]
-        ))
+        return Err(CoreError::numerical(
+            "AIS",
+            format!(
+                "the energy is {} at a base sample (chain {i}); try a smaller base_std",
+                e[i]
+            ),
+        )
         .into());
     }
     let base = |x: &[f64]| x.iter().map(|v| v * v).sum::<f64>() / (2.0 * sigma2);
@@ -255,10 +260,13 @@ pub fn ais_log_z(
 pub fn weight_summary(log_w: &[f64]) -> Result<(f64, f64, f64)> {
     let max = log_w.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     if log_w.len() < 2 || !max.is_finite() || log_w.iter().any(|v| v.is_nan()) {
-        return Err(CoreError::Msg(format!(
-            "ais: log-weights are unusable (n = {}, max = {max})",
-            log_w.len()
-        ))
+        return Err(CoreError::numerical(
+            "AIS",
+            format!(
+                "log-weights are unusable (n = {}, max = {max})",
+                log_w.len()
+            ),
+        )
         .into());
     }
     let w: Vec<f64> = log_w.iter().map(|l| (l - max).exp()).collect();
@@ -279,10 +287,13 @@ pub fn mean_log_likelihood(energy: &dyn Energy, data: &Tensor, est: &AisEstimate
         .flatten_all()?
         .to_vec1::<f64>()?;
     if e.is_empty() || e.iter().any(|v| !v.is_finite()) {
-        return Err(CoreError::Msg(format!(
-            "ais: log-likelihood needs finite energies of at least one data point ({} given)",
-            e.len()
-        ))
+        return Err(CoreError::invalid_argument(
+            "compute the AIS log-likelihood",
+            format!(
+                "needs finite energies of at least one data point ({} given)",
+                e.len()
+            ),
+        )
         .into());
     }
     Ok(-e.iter().sum::<f64>() / e.len() as f64 - est.log_z)

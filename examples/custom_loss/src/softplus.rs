@@ -46,14 +46,14 @@ impl Loss for SoftplusContrastive {
         let view = model.detached(); // sampling needs no parameter gradients
         run_chains(ctx.sampler, view.as_ref(), &mut chains, self.k, ctx.rng)?;
         bank.write_back(&drawn.slots, chains.x())?;
-        let e = model
-            .energy(&Tensor::cat(&[x, chains.x()], 0)?)?
-            .chunk(2, 0)?;
-        let d = (&e[0] - &e[1])?; // E(x⁺) − E(x⁻), row by row
-                                  // softplus(d) = max(d, 0) + log(1 + e^−|d|): no overflow for large |d|.
+        let both = Tensor::cat(&[x, chains.x()], 0)?;
+        let e = model.energy(&both)?.chunk(2, 0)?;
+        // d = E(x⁺) − E(x⁻) row by row; softplus(d) = max(d, 0) + log(1 + e^−|d|) never overflows.
+        let d = (&e[0] - &e[1])?;
         let loss = (d.relu()? + (d.abs()?.neg()?.exp()? + 1.0)?.log()?)?.mean_all()?;
+        // The trainer's `energy_gap` column: mean E(x⁻) − E(x⁺).
         let gap = d.mean_all()?.to_dtype(DType::F64)?.to_scalar::<f64>()?;
-        let metrics = vec![("energy_gap", -gap)]; // mean E(x⁻) − E(x⁺)
+        let metrics = vec![("energy_gap", -gap)];
         Ok(LossOut { loss, metrics })
     }
 

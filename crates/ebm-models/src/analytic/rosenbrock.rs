@@ -24,7 +24,10 @@ impl Rosenbrock {
     fn split(x: &Tensor) -> Result<(Tensor, Tensor)> {
         let d = x.dims()[1];
         if d < 2 {
-            return Err(Error::Msg("Rosenbrock needs at least 2 dimensions".into()));
+            return Err(Error::invalid_argument(
+                "build a Rosenbrock energy",
+                "it needs at least 2 dimensions",
+            ));
         }
         Ok((x.narrow(1, 0, d - 1)?, x.narrow(1, 1, d - 1)?))
     }
