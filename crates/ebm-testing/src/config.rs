@@ -82,3 +82,24 @@ pub(crate) fn check_config<T>(
     }
     Ok(built)
 }
+
+/// Fails the "registered" check unless `name` is among the linked plugins of this `kind`
+/// ("sampler", "loss"), naming the macro that registers one.
+pub(crate) fn require_registered(
+    plugin: &str,
+    kind: &str,
+    name: &str,
+    linked: &[&str],
+) -> Result<(), Failure> {
+    if linked.contains(&name) {
+        return Ok(());
+    }
+    Err(failure(
+        plugin,
+        "registered",
+        format!(
+            "no {kind} of that name is linked (known: {linked:?}); register it with \
+             ebm_core::register_{kind}! and make sure the test links its crate"
+        ),
+    ))
+}

@@ -1,6 +1,6 @@
 //! [`check_loss`]: what every registered loss must do, whoever wrote it.
 
-use crate::config::{check_config, spec, BadValue};
+use crate::config::{check_config, require_registered, spec, BadValue};
 use crate::failure::{failure, guarded, Failure};
 use crate::fixtures::{bits, normal_batch, KitLangevin, QuadraticModel};
 use crate::sampler_check::CHAIN_SHAPES;
@@ -80,17 +80,7 @@ impl LossCheck {
         ebm_core::ensure_double_backward();
         let plugin = format!("loss \"{}\"", self.name);
         let plugin = plugin.as_str();
-        if !loss_names().contains(&self.name.as_str()) {
-            return Err(failure(
-                plugin,
-                "registered",
-                format!(
-                    "no loss of that name is linked (known: {:?}); register it with \
-                     ebm_core::register_loss! and make sure the test links its crate",
-                    loss_names()
-                ),
-            ));
-        }
+        require_registered(plugin, "loss", &self.name, &loss_names())?;
         let good = spec(plugin, &self.name, &self.params)?;
         let loss = check_config(plugin, "loss", &good, &self.bad, build_loss)?;
         let needs_time_input = pick_model(plugin, loss.as_ref())?;

@@ -1,6 +1,6 @@
 //! [`check_sampler`]: what every registered sampler must do, whoever wrote it.
 
-use crate::config::{check_config, spec, BadValue};
+use crate::config::{check_config, require_registered, spec, BadValue};
 use crate::failure::{failure, guarded, Failure};
 use crate::fixtures::{bits, normal_batch, variance_of, DiagonalGaussian, GradientFieldOnly};
 use candle_core::{DType, Device, Tensor};
@@ -94,17 +94,7 @@ impl SamplerCheck {
     pub fn run(&self) -> Result<SamplerReport, Failure> {
         let plugin = format!("sampler \"{}\"", self.name);
         let plugin = plugin.as_str();
-        if !sampler_names().contains(&self.name.as_str()) {
-            return Err(failure(
-                plugin,
-                "registered",
-                format!(
-                    "no sampler of that name is linked (known: {:?}); register it with \
-                     ebm_core::register_sampler! and make sure the test links its crate",
-                    sampler_names()
-                ),
-            ));
-        }
+        require_registered(plugin, "sampler", &self.name, &sampler_names())?;
         let good = spec(plugin, &self.name, &self.params)?;
         check_config(plugin, "sampler", &good, &self.bad, build_sampler)?;
 
