@@ -9,17 +9,19 @@
 //! sd(w)/(√M · mean w), and the weights' effective sample size (Σw)²/Σw² says how many chains
 //! carried the estimate. Ẑ is unbiased, so log Ẑ is biased low (Jensen) when the ESS is small.
 //!
-//! MALA is written here from [`Energy::energy_and_grad`] (the samplers plugin crate is not a
-//! dependency): each chain caches E(x) and ∇E(x), so a step costs one batched evaluation, at the
-//! proposal. The step size is adapted between temperatures towards MALA's optimal acceptance
-//! (0.574) from the acceptance seen so far; it depends only on the past, so every transition
-//! still leaves its own target invariant and the weights stay unbiased. Chain state lives on the
-//! host in f64 (the weights add up a thousand small increments); the energy is evaluated in f32.
+//! The moves are the samplers' MALA kernel ([`Mala::kernel`]) on U_β as an [`Energy`]: at each
+//! temperature one evaluation of E and ∇E at the chains gives the weights' increment and seeds
+//! the kernel's cache, then each MALA step costs one evaluation, at the proposal. The step size is
+//! adapted between temperatures towards MALA's optimal acceptance (0.574) from the mean
+//! acceptance probability seen at the previous one; it depends only on the past, so every
+//! transition still leaves its own target invariant and the weights stay unbiased. Chains move
+//! in the energy's dtype (f32 for the built-in models); the log-weights, which add up a thousand
+//! small increments, are summed in f64.
 
 use crate::Result;
 use candle_core::{DType, Device, Tensor};
-use ebm_core::{rng, Energy, Error as CoreError};
-use rand::Rng as _;
+use ebm_core::{rng, Chains, Energy, Error as CoreError};
+use ebm_samplers::{Mala, MALA_TARGET_ACCEPT};
 use serde::{Deserialize, Serialize};
 
 /// How β goes from 0 to 1 over the K temperatures.
@@ -118,10 +120,49 @@ pub struct AisEstimate {
     pub std_err: f64,
     /// Effective sample size of the final weights, in (0, M].
     pub ess: f64,
-    /// Mean MALA acceptance over all temperatures and chains.
+    /// Mean MALA acceptance probability min(1, α) over all temperatures, steps and chains.
     pub acceptance: f64,
     /// Each chain's log-weight log(w) (log Ẑ − log Z₀ is their log-mean-exp).
     pub log_weights: Vec<f64>,
+}
+
+/// U_β(x) = (1 − β)‖x‖²/2σ² + βE(x), the path at one temperature, as an [`Energy`] the
+/// samplers' MALA kernel ([`Mala::kernel`]) follows like any other.
+struct Tempered<'a> {
+    energy: &'a dyn Energy,
+    beta: f64,
+    sigma2: f64,
+}
+
+impl Tempered<'_> {
+    /// U_β and ∇U_β from the base's and the energy's values at `x`.
+    fn mix(&self, x: &Tensor, e: &Tensor, g: &Tensor) -> ebm_core::Result<(Tensor, Tensor)> {
+        let base = (row_sum_sq(x)? * (0.5 / self.sigma2))?;
+        let u = ((base * (1.0 - self.beta))? + (e * self.beta)?)?;
+        let gu = ((x * ((1.0 - self.beta) / self.sigma2))? + (g * self.beta)?)?;
+        Ok((u, gu))
+    }
+}
+
+impl Energy for Tempered<'_> {
+    fn energy(&self, x: &Tensor) -> ebm_core::Result<Tensor> {
+        Ok(self.energy_and_grad(x)?.0)
+    }
+
+    fn energy_and_grad(&self, x: &Tensor) -> ebm_core::Result<(Tensor, Tensor)> {
+        let (e, g) = self.energy.energy_and_grad(x)?;
+        self.mix(x, &e, &g)
+    }
+}
+
+/// Σ over every non-batch dimension of t², `[B]`.
+fn row_sum_sq(t: &Tensor) -> ebm_core::Result<Tensor> {
+    Ok(t.sqr()?.flatten_from(1)?.sum(1)?)
+}
+
+/// A `[B]` tensor as f64 values.
+fn values(t: &Tensor) -> Result<Vec<f64>> {
+    Ok(t.to_dtype(DType::F64)?.flatten_all()?.to_vec1::<f64>()?)
 }
 
 /// Estimates log Z of `energy` over inputs of shape `sample_shape` (d = its product) by AIS.
@@ -139,107 +180,73 @@ pub fn ais_log_z(
     let m = cfg.chains;
     let mut shape = vec![m];
     shape.extend_from_slice(sample_shape);
-    let eval = |x: &[f64]| -> Result<(Vec<f64>, Vec<f64>)> {
-        let xs: Vec<f32> = x.iter().map(|&v| v as f32).collect();
-        let t = Tensor::from_vec(xs, shape.as_slice(), device)?;
-        let (e, g) = energy.energy_and_grad(&t)?;
-        let e = e.to_dtype(DType::F64)?.flatten_all()?.to_vec1::<f64>()?;
-        let g = g.to_dtype(DType::F64)?.flatten_all()?.to_vec1::<f64>()?;
-        if e.len() != m || g.len() != m * d {
+    // E and ∇E at the chains' positions, checked for shape.
+    let raw = |x: &Tensor| -> Result<(Tensor, Tensor)> {
+        let (e, g) = energy.energy_and_grad(x)?;
+        if e.elem_count() != m || g.dims() != x.dims() {
             return Err(CoreError::shape(
                 "the energy's output in AIS",
                 format!(
-                    "{} values and {} gradient entries for {m} inputs of size {d}",
-                    e.len(),
-                    g.len()
+                    "{:?} values and a {:?} gradient for {m} inputs of shape {sample_shape:?}",
+                    e.dims(),
+                    g.dims()
                 ),
             )
             .into());
         }
-        Ok((e, g))
+        Ok((e.flatten_all()?, g))
     };
 
     let mut stream = rng::stream(cfg.seed, "ais", 0);
     let sigma2 = cfg.base_std * cfg.base_std;
-    let mut x: Vec<f64> = rng::normal_vec(&mut stream, m * d)
-        .into_iter()
-        .map(|v| f64::from(v) * cfg.base_std)
-        .collect();
-    let (mut e, mut g) = eval(&x)?;
-    if let Some(i) = e.iter().position(|v| !v.is_finite()) {
-        return Err(CoreError::numerical(
-            "AIS",
-            format!(
-                "the energy is {} at a base sample (chain {i}); try a smaller base_std",
-                e[i]
-            ),
-        )
-        .into());
-    }
-    let base = |x: &[f64]| x.iter().map(|v| v * v).sum::<f64>() / (2.0 * sigma2);
-    let mut e0: Vec<f64> = x.chunks(d).map(base).collect();
-
+    let x0 = (rng::randn(&mut stream, &shape, device)? * cfg.base_std)?;
+    let mut chains = Chains::new(x0);
     let betas = cfg.betas();
     let mut log_w = vec![0.0f64; m];
     let mut eps = cfg.step_size;
-    let (mut accepted, mut proposed) = (0usize, 0usize);
+    let (mut rate_sum, mut steps) = (0.0, 0usize);
     for k in 1..betas.len() {
         let (prev, beta) = (betas[k - 1], betas[k]);
+        // The weights gain (β_k − β_{k−1})(‖x‖²/2σ² − E(x)) at the chains' current positions;
+        // the same evaluation seeds the kernel's cache for the new temperature.
+        let x = chains.x().clone();
+        let (e, g) = raw(&x)?;
+        let e_values = values(&e)?;
+        if let Some(i) = e_values.iter().position(|v| !v.is_finite()) {
+            return Err(CoreError::numerical(
+                "AIS",
+                format!(
+                    "the energy is {} at chain {i} before temperature {k}; try a smaller \
+                     base_std",
+                    e_values[i]
+                ),
+            )
+            .into());
+        }
+        let base = values(&(row_sum_sq(&x)? * (0.5 / sigma2))?)?;
         for c in 0..m {
-            log_w[c] += (beta - prev) * (e0[c] - e[c]);
+            log_w[c] += (beta - prev) * (base[c] - e_values[c]);
         }
-        let mut acc_here = 0usize;
+        let tempered = Tempered {
+            energy,
+            beta,
+            sigma2,
+        };
+        let (u, gu) = tempered.mix(&x, &e, &g)?;
+        chains.set_x_cached(x, Some(u), Some(gu));
+        let mut rate_here = 0.0;
         for _ in 0..cfg.mala_steps {
-            let noise = rng::normal_vec(&mut stream, m * d);
-            let grad_u = |x: &[f64], g: &[f64]| -> Vec<f64> {
-                x.iter()
-                    .zip(g)
-                    .map(|(xi, gi)| (1.0 - beta) * xi / sigma2 + beta * gi)
-                    .collect()
-            };
-            let gu = grad_u(&x, &g);
-            let scale = (2.0 * eps).sqrt();
-            let y: Vec<f64> = (0..m * d)
-                .map(|i| x[i] - eps * gu[i] + scale * f64::from(noise[i]))
-                .collect();
-            let (ey, gy) = eval(&y)?;
-            let guy = grad_u(&y, &gy);
-            for c in 0..m {
-                let r = c * d..(c + 1) * d;
-                let e0y = base(&y[r.clone()]);
-                if !ey[c].is_finite() || gy[r.clone()].iter().any(|v| !v.is_finite()) {
-                    continue;
-                }
-                let u_x = (1.0 - beta) * e0[c] + beta * e[c];
-                let u_y = (1.0 - beta) * e0y + beta * ey[c];
-                // log q(to | from) up to a constant: −‖to − from + ε∇U(from)‖² / 4ε.
-                let log_q = |to: &[f64], from: &[f64], gu_from: &[f64]| -> f64 {
-                    -to.iter()
-                        .zip(from)
-                        .zip(gu_from)
-                        .map(|((t, f), gf)| (t - f + eps * gf).powi(2))
-                        .sum::<f64>()
-                        / (4.0 * eps)
-                };
-                let log_alpha = u_x - u_y + log_q(&x[r.clone()], &y[r.clone()], &guy[r.clone()])
-                    - log_q(&y[r.clone()], &x[r.clone()], &gu[r.clone()]);
-                if log_alpha >= 0.0 || stream.random::<f64>().ln() < log_alpha {
-                    x[r.clone()].copy_from_slice(&y[r.clone()]);
-                    g[r.clone()].copy_from_slice(&gy[r]);
-                    e[c] = ey[c];
-                    e0[c] = e0y;
-                    acc_here += 1;
-                }
-            }
+            let info = Mala::kernel(&tempered, &mut chains, &mut stream, eps)?;
+            rate_here += info.acceptance_rate.unwrap_or(0.0);
         }
-        let tried = m * cfg.mala_steps;
-        accepted += acc_here;
-        proposed += tried;
-        if cfg.adapt_step_size && tried > 0 {
-            let rate = acc_here as f64 / tried as f64;
-            eps = (eps * (rate - 0.574).exp()).clamp(1e-8, 1e4);
+        rate_sum += rate_here;
+        steps += cfg.mala_steps;
+        if cfg.adapt_step_size && cfg.mala_steps > 0 {
+            let rate = rate_here / cfg.mala_steps as f64;
+            eps = (eps * (rate - MALA_TARGET_ACCEPT).exp()).clamp(1e-8, 1e4);
         }
     }
+    // The last temperature's moves leave exp(−E) invariant and change no weight.
 
     let log_z0 = 0.5 * d as f64 * (2.0 * std::f64::consts::PI * sigma2).ln();
     let (lme, std_err, ess) = weight_summary(&log_w)?;
@@ -247,10 +254,10 @@ pub fn ais_log_z(
         log_z: log_z0 + lme,
         std_err,
         ess,
-        acceptance: if proposed == 0 {
+        acceptance: if steps == 0 {
             1.0
         } else {
-            accepted as f64 / proposed as f64
+            rate_sum / steps as f64
         },
         log_weights: log_w,
     })
