@@ -27,10 +27,11 @@
 //!   autograd view does. Other devices and dtypes fall back to candle's ops and autograd;
 //!   [`ConvNet::detached_autograd`] forces that path (tests and benches compare the two).
 
-use crate::conv_fused::FusedConvNet;
-use crate::image_energy::ImageEnergy;
+use crate::conv_fused::{FusedConvNet, LayerGrads};
+use crate::image_energy::{ImageEnergy, RowWeights};
 use crate::layer::{self, Act, Builder, Layer, Pool};
 use crate::Activation;
+use candle_core::backprop::GradStore;
 use candle_core::{DType, Device, Tensor};
 use ebm_core::{Energy, Error, Model, Param, Result, Rng};
 use ebm_kernels::Real;
@@ -227,6 +228,19 @@ impl ConvNet {
         }
     }
 
+    /// E and the gradients of Σᵢ cᵢ·E(xᵢ) (c = `weights(E)`) with respect to every parameter, in
+    /// [`Model::params`] order, by the fused CPU backward, in the weights' dtype `T`, with the
+    /// power iteration a training forward runs: what [`Model::energy_param_grads`] uses, open
+    /// to tests against autograd in f64.
+    pub fn fused_param_grads<T: Real>(
+        &self,
+        x: &Tensor,
+        weights: &mut RowWeights<'_, T>,
+    ) -> Result<(Vec<T>, Vec<Tensor>)> {
+        let (e, grads) = ImageEnergy::fused_param_grads(self, x, weights)?;
+        Ok((e, grads.into_iter().flat_map(|(w, b)| [w, b]).collect()))
+    }
+
     /// `n` extra power iterations on every spectrally normalised layer.
     pub fn power_iterate(&self, n: usize) -> Result<()> {
         self.power_iterate_all(n)
@@ -263,12 +277,32 @@ impl ImageEnergy for ConvNet {
         self.fused
     }
 
+    fn trainable(&self) -> bool {
+        self.training
+    }
+
     fn run_fused<T: Real>(
         &self,
         weights: &[Tensor],
         x: &[T],
         want_grad: bool,
     ) -> Result<(Vec<T>, Option<Vec<T>>)> {
+        self.fused_net(weights)?.run(x, want_grad)
+    }
+
+    fn run_fused_param_grads<T: Real>(
+        &self,
+        weights: &[Tensor],
+        x: &[T],
+        c: &mut RowWeights<'_, T>,
+    ) -> Result<(Vec<T>, Vec<LayerGrads<T>>)> {
+        self.fused_net(weights)?.param_grads(x, c)
+    }
+}
+
+impl ConvNet {
+    /// The fused network on `weights` (effective weights in `layers()` order).
+    fn fused_net<T: Real>(&self, weights: &[Tensor]) -> Result<FusedConvNet<T>> {
         // `layers()` order: the convs, then the head.
         let (head_w, conv_ws) = weights
             .split_last()
@@ -279,14 +313,13 @@ impl ImageEnergy for ConvNet {
             .zip(conv_ws)
             .map(|(l, w)| l.conv_spec(w))
             .collect::<Result<Vec<_>>>()?;
-        let net = FusedConvNet::<T>::new(
+        FusedConvNet::<T>::new(
             self.input_shape,
             &specs,
             (head_w, self.head.bias()),
             (self.act.activation, self.act.beta),
             self.pool,
-        )?;
-        net.run(x, want_grad)
+        )
     }
 }
 
@@ -320,6 +353,16 @@ impl Model for ConvNet {
 
     fn load_buffers(&self, saved: &dyn Fn(&str) -> Option<Tensor>) -> Result<()> {
         ConvNet::load_buffers(self, saved)
+    }
+
+    /// The fused backward (`conv_fused`) for the trainable model on CPU f32: candle's CPU conv
+    /// backward is the slow part of a training step. Elsewhere `None` (autograd).
+    fn energy_param_grads(
+        &self,
+        x: &Tensor,
+        weights: &mut dyn FnMut(&[f32]) -> Result<Vec<f32>>,
+    ) -> Result<Option<(Vec<f32>, GradStore)>> {
+        self.energy_param_grads_fused(x, weights)
     }
 
     fn detached(&self) -> Box<dyn Energy> {

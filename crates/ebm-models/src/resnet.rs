@@ -24,10 +24,11 @@
 //! spectral_norm = true
 //! ```
 
-use crate::conv_fused::{FusedResNet, ResBlockSpec};
+use crate::conv_fused::{FusedResNet, LayerGrads, ResBlockSpec, RowWeights};
 use crate::image_energy::ImageEnergy;
 use crate::layer::{self, Act, Builder, Layer, Pool};
 use crate::Activation;
+use candle_core::backprop::GradStore;
 use candle_core::{DType, Device, Tensor};
 use ebm_core::{Energy, Error, Model, Param, Result, Rng};
 use ebm_kernels::Real;
@@ -246,6 +247,19 @@ impl ResNet {
         }
     }
 
+    /// E and the gradients of Σᵢ cᵢ·E(xᵢ) (c = `weights(E)`) with respect to every parameter, in
+    /// [`Model::params`] order, by the fused CPU backward, in the weights' dtype `T`, with the
+    /// power iteration a training forward runs: what [`Model::energy_param_grads`] uses, open
+    /// to tests against autograd in f64.
+    pub fn fused_param_grads<T: Real>(
+        &self,
+        x: &Tensor,
+        weights: &mut RowWeights<'_, T>,
+    ) -> Result<(Vec<T>, Vec<Tensor>)> {
+        let (e, grads) = ImageEnergy::fused_param_grads(self, x, weights)?;
+        Ok((e, grads.into_iter().flat_map(|(w, b)| [w, b]).collect()))
+    }
+
     /// `n` extra power iterations on every spectrally normalised layer.
     pub fn power_iterate(&self, n: usize) -> Result<()> {
         self.power_iterate_all(n)
@@ -285,12 +299,32 @@ impl ImageEnergy for ResNet {
         self.fused
     }
 
+    fn trainable(&self) -> bool {
+        self.training
+    }
+
     fn run_fused<T: Real>(
         &self,
         weights: &[Tensor],
         x: &[T],
         want_grad: bool,
     ) -> Result<(Vec<T>, Option<Vec<T>>)> {
+        self.fused_net(weights)?.run(x, want_grad)
+    }
+
+    fn run_fused_param_grads<T: Real>(
+        &self,
+        weights: &[Tensor],
+        x: &[T],
+        c: &mut RowWeights<'_, T>,
+    ) -> Result<(Vec<T>, Vec<LayerGrads<T>>)> {
+        self.fused_net(weights)?.param_grads(x, c)
+    }
+}
+
+impl ResNet {
+    /// The fused network on `weights` (effective weights in `layers()` order).
+    fn fused_net<T: Real>(&self, weights: &[Tensor]) -> Result<FusedResNet<T>> {
         let layers = self.layers();
         if weights.len() != layers.len() {
             return Err(Error::shape(
@@ -316,15 +350,14 @@ impl ImageEnergy for ResNet {
             }
             stages.push(specs);
         }
-        let net = FusedResNet::<T>::new(
+        FusedResNet::<T>::new(
             self.input_shape,
             &stem,
             &stages,
             (&weights[i], self.head.bias()),
             (self.act.activation, self.act.beta),
             self.pool,
-        )?;
-        net.run(x, want_grad)
+        )
     }
 }
 
@@ -373,6 +406,16 @@ impl Model for ResNet {
 
     fn load_buffers(&self, saved: &dyn Fn(&str) -> Option<Tensor>) -> Result<()> {
         ResNet::load_buffers(self, saved)
+    }
+
+    /// The fused backward (`conv_fused::resnet`) for the trainable model on CPU f32. Elsewhere
+    /// `None` (autograd).
+    fn energy_param_grads(
+        &self,
+        x: &Tensor,
+        weights: &mut dyn FnMut(&[f32]) -> Result<Vec<f32>>,
+    ) -> Result<Option<(Vec<f32>, GradStore)>> {
+        self.energy_param_grads_fused(x, weights)
     }
 
     fn detached(&self) -> Box<dyn Energy> {

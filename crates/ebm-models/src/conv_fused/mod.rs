@@ -16,6 +16,7 @@
 mod im2col;
 mod resnet;
 
+pub(crate) use crate::image_energy::RowWeights;
 use crate::{Activation, Pool};
 use candle_core::Tensor;
 use ebm_core::{Error, Result};
@@ -128,6 +129,28 @@ impl<T: Real> ConvLayer<T> {
         col2im(sh, images, cols, dst, st);
         Ok(())
     }
+
+    /// Adds ∂/∂W = g · im2col(src)ᵀ and ∂/∂b = Σ g over the columns into `out`, for g = ∂/∂z
+    /// `[C_out, images·H_out·W_out]` and the layer's input `src` laid out as `st`.
+    pub fn weight_grad(
+        &self,
+        g: &[T],
+        (src, st): (&[T], Strides),
+        images: usize,
+        cols: &mut Vec<T>,
+        out: &mut LayerGrads<T>,
+        threads: usize,
+    ) {
+        let sh = &self.shape;
+        let n = images * sh.out_pixels();
+        cols.resize(sh.rows() * n, T::ZERO);
+        im2col(sh, images, src, st, cols);
+        let colst = Mat::rows(cols, sh.rows(), n).t();
+        matmul(&mut out.w, Mat::rows(g, self.cout, n), colst, true, threads);
+        for (db, row) in out.b.iter_mut().zip(g.chunks_exact(n)) {
+            *db += row.iter().fold(T::ZERO, |a, &v| a + v);
+        }
+    }
 }
 
 /// `[C, G, H, W]` maps of a group of `images`: the layout the GEMMs produce.
@@ -146,6 +169,43 @@ pub(super) fn input_strides([c, h, w]: [usize; 3]) -> Strides {
     }
 }
 
+/// How a batch is cut into groups of images: the group size and the GEMM threads per group.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct GroupPlan {
+    pub batch: usize,
+    pub per_image: usize,
+    pub group: usize,
+    pub gemm_threads: usize,
+}
+
+impl GroupPlan {
+    /// The plan for `x` (`[B, ·input]` row-major), or a shape error.
+    pub fn new<T>(input: [usize; 3], x: &[T]) -> Result<Self> {
+        let per_image: usize = input.iter().product();
+        if per_image == 0 || !x.len().is_multiple_of(per_image) {
+            return Err(Error::shape(
+                "fused conv",
+                format!("{} values are not a batch of {input:?} images", x.len()),
+            ));
+        }
+        let batch = x.len() / per_image;
+        let threads = rayon::current_num_threads().max(1);
+        let group = batch.div_ceil(threads).clamp(1, MAX_GROUP);
+        // With fewer groups than threads, let the GEMMs split instead.
+        let gemm_threads = if batch.div_ceil(group) < threads {
+            threads
+        } else {
+            1
+        };
+        Ok(GroupPlan {
+            batch,
+            per_image,
+            group,
+            gemm_threads,
+        })
+    }
+}
+
 /// Splits `x` (`[B, ·input]`) into groups of images and runs `group(x, energies, grad, gemm
 /// threads)` on each in parallel; returns E and, if `want_grad`, ∇ₓE.
 pub(super) fn run_groups<T: Real>(
@@ -154,23 +214,9 @@ pub(super) fn run_groups<T: Real>(
     want_grad: bool,
     group_fn: impl Fn(&[T], &mut [T], Option<&mut [T]>, usize) -> Result<()> + Sync,
 ) -> Result<(Vec<T>, Option<Vec<T>>)> {
-    let per_image: usize = input.iter().product();
-    if per_image == 0 || !x.len().is_multiple_of(per_image) {
-        return Err(Error::shape(
-            "fused conv",
-            format!("{} values are not a batch of {input:?} images", x.len()),
-        ));
-    }
-    let batch = x.len() / per_image;
-    let threads = rayon::current_num_threads().max(1);
-    let group = batch.div_ceil(threads).clamp(1, MAX_GROUP);
-    // With fewer groups than threads, let the GEMMs split instead.
-    let gemm_threads = if batch.div_ceil(group) < threads {
-        threads
-    } else {
-        1
-    };
-    let mut energy = vec![T::ZERO; batch];
+    let plan = GroupPlan::new(input, x)?;
+    let (group, per_image) = (plan.group, plan.per_image);
+    let mut energy = vec![T::ZERO; plan.batch];
     let mut grad = if want_grad {
         vec![T::ZERO; x.len()]
     } else {
@@ -179,14 +225,96 @@ pub(super) fn run_groups<T: Real>(
     let mut grads: Vec<Option<&mut [T]>> = if want_grad {
         grad.chunks_mut(group * per_image).map(Some).collect()
     } else {
-        (0..batch.div_ceil(group)).map(|_| None).collect()
+        (0..plan.batch.div_ceil(group)).map(|_| None).collect()
     };
     energy
         .par_chunks_mut(group)
         .zip(x.par_chunks(group * per_image))
         .zip(grads.par_iter_mut())
-        .try_for_each(|((e, x), g)| group_fn(x, e, g.as_deref_mut(), gemm_threads))?;
+        .try_for_each(|((e, x), g)| group_fn(x, e, g.as_deref_mut(), plan.gemm_threads))?;
     Ok((energy, want_grad.then_some(grad)))
+}
+
+/// The gradients of Σᵢ cᵢ·E(xᵢ) with respect to one layer's effective weight (W/σ with spectral
+/// norm; the head's before the pool's scale) and its bias, row-major in the weight's shape.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct LayerGrads<T> {
+    pub w: Vec<T>,
+    pub b: Vec<T>,
+}
+
+impl<T: Real> LayerGrads<T> {
+    pub fn zeros(w: usize, b: usize) -> Self {
+        LayerGrads {
+            w: vec![T::ZERO; w],
+            b: vec![T::ZERO; b],
+        }
+    }
+
+    /// Adds `other` element by element.
+    pub fn add(&mut self, other: &LayerGrads<T>) {
+        for (a, b) in self.w.iter_mut().zip(&other.w) {
+            *a += *b;
+        }
+        for (a, b) in self.b.iter_mut().zip(&other.b) {
+            *a += *b;
+        }
+    }
+}
+
+/// Sums the groups' gradients in group order (so the result depends on the plan, not on which
+/// thread finished first).
+pub(super) fn sum_groups<T: Real>(groups: Vec<Vec<LayerGrads<T>>>) -> Vec<LayerGrads<T>> {
+    let mut it = groups.into_iter();
+    let mut total = it.next().unwrap_or_default();
+    for g in it {
+        total.iter_mut().zip(&g).for_each(|(t, g)| t.add(g));
+    }
+    total
+}
+
+/// Runs `forward(x_group, images, gemm threads) -> (state, energies)` on every group in parallel,
+/// asks `weights` for the row weights c of all energies, then `backward(x_group, state, c_group,
+/// gemm threads) -> gradients` on every group: E and the summed gradients of Σᵢ cᵢ·E(xᵢ).
+pub(super) fn param_grad_groups<T: Real, S: Send>(
+    input: [usize; 3],
+    x: &[T],
+    weights: &mut dyn FnMut(&[T]) -> Result<Vec<T>>,
+    forward: impl Fn(&[T], usize, usize) -> Result<(S, Vec<T>)> + Sync,
+    backward: impl Fn(&[T], S, &[T], usize) -> Result<Vec<LayerGrads<T>>> + Sync,
+) -> Result<(Vec<T>, Vec<LayerGrads<T>>)> {
+    let plan = GroupPlan::new(input, x)?;
+    let chunk = plan.group * plan.per_image;
+    let forwards: Vec<(S, Vec<T>)> = x
+        .par_chunks(chunk)
+        .map(|xg| forward(xg, xg.len() / plan.per_image, plan.gemm_threads))
+        .collect::<Result<_>>()?;
+    let energy: Vec<T> = forwards
+        .iter()
+        .flat_map(|(_, e)| e.iter().copied())
+        .collect();
+    let c = weights(&energy)?;
+    if c.len() != plan.batch {
+        return Err(Error::shape(
+            "fused conv row weights",
+            format!("{} weights for {} energies", c.len(), plan.batch),
+        ));
+    }
+    let grads: Vec<Vec<LayerGrads<T>>> = forwards
+        .into_par_iter()
+        .zip(x.par_chunks(chunk))
+        .zip(c.par_chunks(plan.group))
+        .map(|(((state, _), xg), cg)| backward(xg, state, cg, plan.gemm_threads))
+        .collect::<Result<_>>()?;
+    Ok((energy, sum_groups(grads)))
+}
+
+/// The factor a pool applies to the sum over a map's pixels.
+pub(super) fn pool_scale(pool: Pool, (h, w): (usize, usize)) -> f64 {
+    match pool {
+        Pool::Mean => 1.0 / (h * w) as f64,
+        Pool::Sum => 1.0,
+    }
 }
 
 /// The head's weight times the pool's scale (1/(H·W) for a mean) and its bias, checked against
@@ -197,10 +325,7 @@ pub(super) fn head<T: Real>(
     pool: Pool,
     (h, wd): (usize, usize),
 ) -> Result<(Vec<T>, T)> {
-    let scale = match pool {
-        Pool::Mean => 1.0 / (h * wd) as f64,
-        Pool::Sum => 1.0,
-    };
+    let scale = pool_scale(pool, (h, wd));
     let head_w: Vec<T> = values::<T>(w)?
         .into_iter()
         .map(|v| v * T::from_f64(scale))
@@ -239,6 +364,8 @@ pub(crate) struct FusedConvNet<T> {
     /// The head's weight times the pool's scale (1/(H·W) for a mean).
     head_w: Vec<T>,
     head_b: T,
+    /// 1/(H·W) for a mean pool, 1 for a sum: the head's gradient is taken before it.
+    pool_scale: T,
     act: Act<T>,
 }
 
@@ -268,6 +395,7 @@ impl<T: Real> FusedConvNet<T> {
             convs: layers,
             head_w,
             head_b,
+            pool_scale: T::from_f64(pool_scale(pool, (h, w))),
             act: Act {
                 activation,
                 beta: T::from_f64(beta),
@@ -277,18 +405,56 @@ impl<T: Real> FusedConvNet<T> {
 
     /// E for every image of `x` (`[B, C, H, W]` row-major), and ∇ₓE (same layout) if `want_grad`.
     pub fn run(&self, x: &[T], want_grad: bool) -> Result<(Vec<T>, Option<Vec<T>>)> {
-        run_groups(self.input, x, want_grad, |x, e, g, threads| {
-            self.group(x, e, g, threads)
+        run_groups(self.input, x, want_grad, |x, e, grad, threads| {
+            let acts = self.forward_group(x, e.len(), threads)?;
+            self.energies(&acts, e)?;
+            match grad {
+                Some(grad) => self.backward_group(x, acts, None, Some(grad), None, threads),
+                None => Ok(()),
+            }
         })
     }
 
-    /// Forward (and backward into `grad`) for the `e.len()` images of `x`.
-    fn group(&self, x: &[T], e: &mut [T], grad: Option<&mut [T]>, threads: usize) -> Result<()> {
-        let images = e.len();
+    /// E of every image of `x` and the gradients of Σᵢ cᵢ·E(xᵢ) with respect to every layer's
+    /// effective weight and bias (the convs, then the head), where c = `weights(E)`.
+    pub fn param_grads(
+        &self,
+        x: &[T],
+        weights: &mut dyn FnMut(&[T]) -> Result<Vec<T>>,
+    ) -> Result<(Vec<T>, Vec<LayerGrads<T>>)> {
+        let forward = |x: &[T], images: usize, threads: usize| {
+            let acts = self.forward_group(x, images, threads)?;
+            let mut e = vec![T::ZERO; images];
+            self.energies(&acts, &mut e)?;
+            Ok((acts, e))
+        };
+        let backward = |x: &[T], acts: Activations<T>, c: &[T], threads: usize| {
+            let mut grads = self.zero_grads();
+            self.backward_group(x, acts, Some(c), None, Some(&mut grads), threads)?;
+            Ok(grads)
+        };
+        param_grad_groups(self.input, x, weights, forward, backward)
+    }
+
+    /// Zero gradients for every conv and the head.
+    fn zero_grads(&self) -> Vec<LayerGrads<T>> {
+        let mut grads: Vec<LayerGrads<T>> = self
+            .convs
+            .iter()
+            .map(|l| LayerGrads::zeros(l.w.len(), l.b.len()))
+            .collect();
+        grads.push(LayerGrads::zeros(self.head_w.len(), 1));
+        grads
+    }
+
+    /// φ(z) and φ'(z) of every layer for the `images` images of `x`.
+    fn forward_group(&self, x: &[T], images: usize, threads: usize) -> Result<Activations<T>> {
         let input = input_strides(self.input);
-        // φ(z) of every layer (the next layer's input) and φ'(z) (for the backward).
-        let mut maps: Vec<Vec<T>> = Vec::with_capacity(self.convs.len());
-        let mut slopes: Vec<Vec<T>> = Vec::with_capacity(self.convs.len());
+        let mut acts = Activations {
+            maps: Vec::with_capacity(self.convs.len()),
+            slopes: Vec::with_capacity(self.convs.len()),
+            images,
+        };
         let mut cols = Vec::new();
         for (l, layer) in self.convs.iter().enumerate() {
             let sh = &layer.shape;
@@ -297,7 +463,7 @@ impl<T: Real> FusedConvNet<T> {
                 0 => layer.forward(x, input, images, &mut cols, threads)?,
                 _ => {
                     let st = internal_strides(images, (sh.h, sh.w));
-                    layer.forward(&maps[l - 1], st, images, &mut cols, threads)?
+                    layer.forward(&acts.maps[l - 1], st, images, &mut cols, threads)?
                 }
             };
             let mut slope = vec![T::ZERO; z.len()];
@@ -305,34 +471,103 @@ impl<T: Real> FusedConvNet<T> {
             for ((z, slope), &b) in rows.zip(&layer.b) {
                 self.act.apply(z, slope, b);
             }
-            maps.push(z);
-            slopes.push(slope);
+            acts.maps.push(z);
+            acts.slopes.push(slope);
         }
-        let (Some(last), Some(top)) = (maps.last(), self.convs.last()) else {
+        Ok(acts)
+    }
+
+    /// The head's energies of a forward's images into `e`.
+    fn energies(&self, acts: &Activations<T>, e: &mut [T]) -> Result<()> {
+        let (Some(last), Some(top)) = (acts.maps.last(), self.convs.last()) else {
+            return Err(Error::shape("fused conv", "no conv layers"));
+        };
+        head_energy(last, &self.head_w, self.head_b, top.shape.out_pixels(), e);
+        Ok(())
+    }
+
+    /// The backward of one group's forward, seeded with ∂/∂Eᵢ = `seed`ᵢ (1 without a seed):
+    /// ∇ₓ into `grad` and the layers' gradients added into `params`, each where asked for.
+    fn backward_group(
+        &self,
+        x: &[T],
+        mut acts: Activations<T>,
+        seed: Option<&[T]>,
+        grad: Option<&mut [T]>,
+        mut params: Option<&mut Vec<LayerGrads<T>>>,
+        threads: usize,
+    ) -> Result<()> {
+        let images = acts.images;
+        let input = input_strides(self.input);
+        let Some(top) = self.convs.last() else {
             return Err(Error::shape("fused conv", "no conv layers"));
         };
         let hw = top.shape.out_pixels();
-        head_energy(last, &self.head_w, self.head_b, hw, e);
-        let Some(grad) = grad else { return Ok(()) };
-
-        // ∂E/∂z of the top layer: the head weight (pool scale included) times φ'(z).
-        let mut g = slopes.pop().unwrap_or_default();
-        for (row, &wc) in g.chunks_exact_mut(images * hw).zip(&self.head_w) {
-            row.iter_mut().for_each(|v| *v *= wc);
+        if let (Some(params), Some(seed), Some(last)) =
+            (params.as_deref_mut(), seed, acts.maps.last())
+        {
+            // E = b + Σ_c w[c]·scale·Σ_pixels map[c]: the head's gradients are the seeded pooled maps.
+            let head = params.last_mut().expect("zero_grads has a head entry");
+            for (c, dw) in head.w.iter_mut().enumerate() {
+                for (g, &s) in seed.iter().enumerate() {
+                    let plane = &last[(c * images + g) * hw..][..hw];
+                    *dw += s * self.pool_scale * plane.iter().fold(T::ZERO, |a, &v| a + v);
+                }
+            }
+            head.b[0] += seed.iter().fold(T::ZERO, |a, &v| a + v);
         }
+
+        // ∂E/∂z of the top layer: the head weight (pool scale included) times φ'(z), times the seed.
+        let mut g = acts.slopes.pop().unwrap_or_default();
+        for (row, &wc) in g.chunks_exact_mut(images * hw).zip(&self.head_w) {
+            match seed {
+                None => row.iter_mut().for_each(|v| *v *= wc),
+                Some(seed) => {
+                    for (part, &s) in row.chunks_exact_mut(hw).zip(seed) {
+                        let f = wc * s;
+                        part.iter_mut().for_each(|v| *v *= f);
+                    }
+                }
+            }
+        }
+        let mut grad = grad;
+        let mut cols = Vec::new();
         for (l, layer) in self.convs.iter().enumerate().rev() {
             let sh = &layer.shape;
+            let st = internal_strides(images, (sh.h, sh.w));
+            if let Some(params) = params.as_deref_mut() {
+                let (src, src_st) = match l {
+                    0 => (x, input),
+                    _ => (&acts.maps[l - 1][..], st),
+                };
+                layer.weight_grad(
+                    &g,
+                    (src, src_st),
+                    images,
+                    &mut cols,
+                    &mut params[l],
+                    threads,
+                );
+            }
             if l == 0 {
-                layer.backward(&g, images, &mut cols, grad, input, threads)?;
+                if let Some(grad) = grad.take() {
+                    layer.backward(&g, images, &mut cols, grad, input, threads)?;
+                }
             } else {
                 let mut below = vec![T::ZERO; sh.cin * images * sh.h * sh.w];
-                let st = internal_strides(images, (sh.h, sh.w));
                 layer.backward(&g, images, &mut cols, &mut below, st, threads)?;
-                let slope = slopes.pop().unwrap_or_default();
+                let slope = acts.slopes.pop().unwrap_or_default();
                 below.iter_mut().zip(&slope).for_each(|(v, &d)| *v *= d);
                 g = below;
             }
         }
         Ok(())
     }
+}
+
+/// One group's forward, kept for its backward: φ(z) and φ'(z) per layer, `[C, G, H, W]`.
+struct Activations<T> {
+    maps: Vec<Vec<T>>,
+    slopes: Vec<Vec<T>>,
+    images: usize,
 }

@@ -6,7 +6,8 @@
 //! identity skip), and average pooling sends g/4 to each of the four inputs.
 
 use super::{
-    head, head_energy, input_strides, internal_strides, run_groups, Act, ConvLayer, ConvSpec,
+    head, head_energy, input_strides, internal_strides, param_grad_groups, pool_scale, run_groups,
+    Act, ConvLayer, ConvSpec, LayerGrads, RowWeights,
 };
 use crate::{Activation, Pool};
 use candle_core::Tensor;
@@ -34,7 +35,28 @@ pub(crate) struct FusedResNet<T> {
     stages: Vec<Vec<Block<T>>>,
     head_w: Vec<T>,
     head_b: T,
+    /// 1/(H·W) for a mean pool, 1 for a sum: the head's gradient is taken before it.
+    pool_scale: T,
+    /// H×W of the last map, after every stage's pooling.
+    last_hw: (usize, usize),
     act: Act<T>,
+}
+
+/// One block's forward, kept for its backward (`[C, G, H, W]` maps).
+struct BlockActs<T> {
+    /// The block's input (conv1's and the skip's).
+    input: Vec<T>,
+    /// φ(z₁), conv2's input.
+    a1: Vec<T>,
+    slope1: Vec<T>,
+    slope2: Vec<T>,
+}
+
+/// One group's forward: every block's activations and the last map.
+struct Acts<T> {
+    blocks: Vec<BlockActs<T>>,
+    last: Vec<T>,
+    images: usize,
 }
 
 impl<T: Real> FusedResNet<T> {
@@ -95,6 +117,8 @@ impl<T: Real> FusedResNet<T> {
             stages: out,
             head_w,
             head_b,
+            pool_scale: T::from_f64(pool_scale(pool, (h, w))),
+            last_hw: (h, w),
             act: Act {
                 activation,
                 beta: T::from_f64(beta),
@@ -104,13 +128,68 @@ impl<T: Real> FusedResNet<T> {
 
     /// E for every image of `x` (`[B, C, H, W]`), and ∇ₓE (same layout) if `want_grad`.
     pub fn run(&self, x: &[T], want_grad: bool) -> Result<(Vec<T>, Option<Vec<T>>)> {
-        run_groups(self.input, x, want_grad, |x, e, g, threads| {
-            self.group(x, e, g, threads)
+        run_groups(self.input, x, want_grad, |x, e, grad, threads| {
+            let acts = self.forward_group(x, e.len(), threads)?;
+            head_energy(&acts.last, &self.head_w, self.head_b, self.last_pixels(), e);
+            match grad {
+                Some(grad) => self.backward_group(x, acts, None, Some(grad), None, threads),
+                None => Ok(()),
+            }
         })
     }
 
-    fn group(&self, x: &[T], e: &mut [T], grad: Option<&mut [T]>, threads: usize) -> Result<()> {
-        let images = e.len();
+    /// E of every image of `x` and the gradients of Σᵢ cᵢ·E(xᵢ) (c = `weights(E)`) with respect
+    /// to every layer's effective weight and bias: stem, each block's conv1, conv2, [skip], head.
+    pub fn param_grads(
+        &self,
+        x: &[T],
+        weights: &mut RowWeights<'_, T>,
+    ) -> Result<(Vec<T>, Vec<LayerGrads<T>>)> {
+        let forward = |x: &[T], images: usize, threads: usize| {
+            let acts = self.forward_group(x, images, threads)?;
+            let mut e = vec![T::ZERO; images];
+            head_energy(
+                &acts.last,
+                &self.head_w,
+                self.head_b,
+                self.last_pixels(),
+                &mut e,
+            );
+            Ok((acts, e))
+        };
+        let backward = |x: &[T], acts: Acts<T>, c: &[T], threads: usize| {
+            let mut grads = self.zero_grads();
+            self.backward_group(x, acts, Some(c), None, Some(&mut grads), threads)?;
+            Ok(grads)
+        };
+        param_grad_groups(self.input, x, weights, forward, backward)
+    }
+
+    /// Every conv in `layers()` order, then nothing (the head is added by the caller).
+    fn convs(&self) -> impl Iterator<Item = &ConvLayer<T>> {
+        let blocks = self
+            .stages
+            .iter()
+            .flatten()
+            .flat_map(|b| [&b.conv1, &b.conv2].into_iter().chain(b.skip.as_ref()));
+        [&self.stem].into_iter().chain(blocks)
+    }
+
+    fn zero_grads(&self) -> Vec<LayerGrads<T>> {
+        let mut grads: Vec<LayerGrads<T>> = self
+            .convs()
+            .map(|l| LayerGrads::zeros(l.w.len(), l.b.len()))
+            .collect();
+        grads.push(LayerGrads::zeros(self.head_w.len(), 1));
+        grads
+    }
+
+    /// Pixels of the last map (after every stage's pooling).
+    fn last_pixels(&self) -> usize {
+        self.last_hw.0 * self.last_hw.1
+    }
+
+    fn forward_group(&self, x: &[T], images: usize, threads: usize) -> Result<Acts<T>> {
         let mut cols = Vec::new();
         let sh = &self.stem.shape;
         let mut h = self
@@ -118,8 +197,7 @@ impl<T: Real> FusedResNet<T> {
             .forward(x, input_strides(self.input), images, &mut cols, threads)?;
         add_bias(&mut h, &self.stem.b);
         let (mut hh, mut ww) = (sh.ho, sh.wo);
-        // φ'(z₁) and φ'(out) of every block, in forward order.
-        let mut slopes: Vec<(Vec<T>, Vec<T>)> = Vec::new();
+        let mut blocks_acts = Vec::new();
         for (s, blocks) in self.stages.iter().enumerate() {
             if s > 0 {
                 h = avg_pool2(&h, hh, ww);
@@ -139,28 +217,105 @@ impl<T: Real> FusedResNet<T> {
                     None => add(&mut out, &h),
                 }
                 let slope2 = self.activate(&mut out, &block.conv2.b);
-                slopes.push((slope1, slope2));
-                h = out;
+                blocks_acts.push(BlockActs {
+                    input: std::mem::replace(&mut h, out),
+                    a1: z1,
+                    slope1,
+                    slope2,
+                });
             }
         }
-        head_energy(&h, &self.head_w, self.head_b, hh * ww, e);
-        let Some(grad) = grad else { return Ok(()) };
+        Ok(Acts {
+            blocks: blocks_acts,
+            last: h,
+            images,
+        })
+    }
 
-        // ∂E/∂h of the last map: the head weight (pool scale included) on every pixel.
-        let mut g = vec![T::ZERO; h.len()];
-        for (row, &wc) in g.chunks_exact_mut(images * hh * ww).zip(&self.head_w) {
-            row.fill(wc);
+    /// The backward of one group's forward, seeded with ∂/∂Eᵢ = `seed`ᵢ (1 without a seed):
+    /// ∇ₓ into `grad` and the layers' gradients added into `params`, each where asked for.
+    fn backward_group(
+        &self,
+        x: &[T],
+        mut acts: Acts<T>,
+        seed: Option<&[T]>,
+        grad: Option<&mut [T]>,
+        mut params: Option<&mut Vec<LayerGrads<T>>>,
+        threads: usize,
+    ) -> Result<()> {
+        let images = acts.images;
+        let mut cols = Vec::new();
+        let hw = self.last_pixels();
+        let (mut hh, mut ww) = self.last_hw;
+        if let (Some(params), Some(seed)) = (params.as_deref_mut(), seed) {
+            // E = b + Σ_c w[c]·scale·Σ_pixels h[c]: the head's gradients are the seeded pooled maps.
+            let head = params.last_mut().expect("zero_grads has a head entry");
+            for (c, dw) in head.w.iter_mut().enumerate() {
+                for (g, &s) in seed.iter().enumerate() {
+                    let plane = &acts.last[(c * images + g) * hw..][..hw];
+                    *dw += s * self.pool_scale * plane.iter().fold(T::ZERO, |a, &v| a + v);
+                }
+            }
+            head.b[0] += seed.iter().fold(T::ZERO, |a, &v| a + v);
         }
+        // ∂E/∂h of the last map: the head weight (pool scale included) on every pixel, times
+        // the seed.
+        let mut g = vec![T::ZERO; acts.last.len()];
+        for (row, &wc) in g.chunks_exact_mut(images * hw).zip(&self.head_w) {
+            match seed {
+                None => row.fill(wc),
+                Some(seed) => {
+                    for (part, &s) in row.chunks_exact_mut(hw).zip(seed) {
+                        part.fill(wc * s);
+                    }
+                }
+            }
+        }
+        // Layer indices into `params` (stem = 0), walked backwards.
+        let mut index = self.convs().count();
         for (s, blocks) in self.stages.iter().enumerate().rev() {
             let st = internal_strides(images, (hh, ww));
             for block in blocks.iter().rev() {
-                let (slope1, slope2) = slopes.pop().unwrap_or_default();
-                mul(&mut g, &slope2);
+                let a = acts.blocks.pop().expect("one activation record per block");
+                let skip_index = block.skip.as_ref().map(|_| index - 1);
+                index -= 2 + usize::from(block.skip.is_some());
+                let (i1, i2) = (index, index + 1);
+                mul(&mut g, &a.slope2);
+                if let Some(params) = params.as_deref_mut() {
+                    block.conv2.weight_grad(
+                        &g,
+                        (&a.a1, st),
+                        images,
+                        &mut cols,
+                        &mut params[i2],
+                        threads,
+                    );
+                    if let (Some(p), Some(i)) = (&block.skip, skip_index) {
+                        p.weight_grad(
+                            &g,
+                            (&a.input, st),
+                            images,
+                            &mut cols,
+                            &mut params[i],
+                            threads,
+                        );
+                    }
+                }
                 let mut ga = vec![T::ZERO; block.conv2.shape.cin * images * hh * ww];
                 block
                     .conv2
                     .backward(&g, images, &mut cols, &mut ga, st, threads)?;
-                mul(&mut ga, &slope1);
+                mul(&mut ga, &a.slope1);
+                if let Some(params) = params.as_deref_mut() {
+                    block.conv1.weight_grad(
+                        &ga,
+                        (&a.input, st),
+                        images,
+                        &mut cols,
+                        &mut params[i1],
+                        threads,
+                    );
+                }
                 let mut gin = vec![T::ZERO; block.conv1.shape.cin * images * hh * ww];
                 block
                     .conv1
@@ -180,14 +335,17 @@ impl<T: Real> FusedResNet<T> {
                 (hh, ww) = (hh * 2, ww * 2);
             }
         }
-        self.stem.backward(
-            &g,
-            images,
-            &mut cols,
-            grad,
-            input_strides(self.input),
-            threads,
-        )
+        let input = input_strides(self.input);
+        if let Some(params) = params {
+            self.stem
+                .weight_grad(&g, (x, input), images, &mut cols, &mut params[0], threads);
+        }
+        match grad {
+            Some(grad) => self
+                .stem
+                .backward(&g, images, &mut cols, grad, input, threads),
+            None => Ok(()),
+        }
     }
 
     /// z ← φ(z + b) row by row (a row per channel), returning φ'.
