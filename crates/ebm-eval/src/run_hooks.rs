@@ -72,7 +72,7 @@ impl EvalHooks {
                 "step {s}: {}, data, persistent chains",
                 plots::density_label(state.model.as_ref())
             ),
-            &plots::grid_energy(state.model.detached().as_ref(), bounds, &state.device)?,
+            &plots::grid_energy(state.sampling_view()?.as_ref(), bounds, &state.device)?,
             bounds,
             self.data_points(config)?,
             &chains,
@@ -84,7 +84,7 @@ impl EvalHooks {
     /// Evaluation samples, `samples.npy`, `eval.json` and the final figures.
     fn evaluate(&mut self, run: &RunView<'_>) -> Result<EvalReport> {
         let (config, state, dir) = (run.config, run.state, run.dir);
-        let view = state.model.detached();
+        let view = state.sampling_view()?;
         let shape = state.input_shape();
         let (samples, acceptance) = draw_samples(view.as_ref(), config, &shape, &state.device)?;
         write_atomic(&dir.samples(), |tmp| Ok(samples.write_npy(tmp)?))?;
@@ -147,7 +147,7 @@ fn progress_samples_grid(run: &RunView<'_>) -> Result<()> {
     let state = run.state;
     let mut config = run.config.clone();
     config.eval.n_samples = image_plots::GRID_IMAGES;
-    let view = state.model.detached();
+    let view = state.sampling_view()?;
     let (samples, _) = draw_samples_from(
         view.as_ref(),
         &config,

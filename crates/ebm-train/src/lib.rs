@@ -17,6 +17,7 @@ mod config;
 #[cfg(feature = "cuda")]
 pub mod device;
 pub mod dist;
+mod ema;
 mod error;
 mod eval_config;
 mod hooks;
@@ -32,6 +33,7 @@ mod trainer;
 
 pub use config::{RunConfig, TrainConfig};
 pub use dist::{run_local_ranks, DistConfig};
+pub use ema::Ema;
 pub use error::{Error, Result};
 pub use eval_config::EvalConfig;
 pub use hooks::{NoHooks, NoReport, RunHooks, RunView};

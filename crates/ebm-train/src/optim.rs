@@ -27,6 +27,10 @@ pub struct OptimConfig {
     /// Rescale gradients whose global L2 norm exceeds this (none if absent).
     #[serde(default)]
     pub grad_clip: Option<f64>,
+    /// Decay d of an exponential moving average of the weights, θ̄ ← d·θ̄ + (1 − d)·θ after every
+    /// step; the averaged model samples and evaluates ([`crate::Ema`]). None: no average.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ema_decay: Option<f64>,
 }
 
 fn d_lr() -> ScheduleConfig {
@@ -47,6 +51,7 @@ impl Default for OptimConfig {
             eps: d_eps(),
             weight_decay: 0.0,
             grad_clip: None,
+            ema_decay: None,
         }
     }
 }
@@ -66,6 +71,15 @@ impl OptimConfig {
         }
         if !(self.weight_decay >= 0.0 && self.weight_decay.is_finite()) {
             return Err(CoreError::config("optim.weight_decay", "must be >= 0").into());
+        }
+        if let Some(d) = self.ema_decay {
+            if !(d > 0.0 && d < 1.0) {
+                return Err(CoreError::config(
+                    "optim.ema_decay",
+                    format!("must be in (0, 1), e.g. 0.999, got {d}"),
+                )
+                .into());
+            }
         }
         if let Some(c) = self.grad_clip {
             if !(c > 0.0 && c.is_finite()) {

@@ -8,9 +8,11 @@
 
 use crate::checkpoint::{self, Checkpoint};
 use crate::dist::shard::{self as ranks, RankParts};
-use crate::{AdamW, Error, Result, RunConfig};
+use crate::{AdamW, Ema, Error, Result, RunConfig};
 use candle_core::Device;
-use ebm_core::{build_loss, build_sampler, rng, Error as CoreError, Loss, Model, Rng, Sampler};
+use ebm_core::{
+    build_loss, build_sampler, rng, Energy, Error as CoreError, Loss, Model, Rng, Sampler,
+};
 use ebm_data::{Batcher, Points};
 use std::collections::HashMap;
 use std::path::Path;
@@ -22,6 +24,8 @@ pub struct TrainState {
     pub sampler: Box<dyn Sampler>,
     pub loss: Box<dyn Loss>,
     pub optim: AdamW,
+    /// The averaged weights, with `optim.ema_decay`.
+    pub ema: Option<Ema>,
     pub batcher: Batcher,
     /// Shuffles the training set.
     pub rng_batches: Rng,
@@ -86,11 +90,23 @@ impl TrainState {
         loss.check_model(model.as_ref())?;
         loss.init(&input_shape, &mut rng::stream(seed, "chains", stream_rank))?;
         let optim = AdamW::new(model.params(), config.optim.clone())?;
+        let ema = match config.optim.ema_decay {
+            // A second model of the same shapes; its drawn weights are replaced at once.
+            Some(decay) => {
+                let fresh =
+                    config
+                        .model
+                        .build(&input_shape, &mut rng::stream(seed, "init", 0), device)?;
+                Some(Ema::new(decay, fresh, model.as_ref())?)
+            }
+            None => None,
+        };
         Ok(TrainState {
             model,
             sampler,
             loss,
             optim,
+            ema,
             batcher: Batcher::new(shard, config.train.batch_size)?.with_flip(config.data.flip())?,
             rng_batches: rng::stream(seed, "batches", stream_rank),
             rng_sampler: rng::stream(seed, "sampler", stream_rank),
@@ -106,6 +122,15 @@ impl TrainState {
         self.model.input_shape()
     }
 
+    /// The energy that samples and evaluates: the averaged weights' view with
+    /// `optim.ema_decay`, else the trained model's.
+    pub fn sampling_view(&self) -> Result<Box<dyn Energy>> {
+        match &self.ema {
+            Some(ema) => ema.view(self.model.as_ref()),
+            None => Ok(self.model.detached()),
+        }
+    }
+
     pub fn to_checkpoint(&self) -> Result<Checkpoint> {
         let mut tensors = HashMap::new();
         for p in self.model.params() {
@@ -115,6 +140,9 @@ impl TrainState {
             tensors.insert(format!("buffers.{name}"), t);
         }
         tensors.extend(self.optim.state());
+        if let Some(ema) = &self.ema {
+            tensors.extend(ema.state()?);
+        }
         if let Some(bank) = self.loss.chain_bank() {
             tensors.insert("bank.chains".into(), bank.to_tensor(&self.device)?);
         }
@@ -153,6 +181,9 @@ impl TrainState {
             .load_buffers(&|name| ckpt.tensor(&format!("buffers.{name}")))?;
         self.optim
             .load_state(number("optim.t")?, &|key| ckpt.tensor(key))?;
+        if let Some(ema) = &self.ema {
+            ema.load(&|key| ckpt.tensor(key), self.model.as_ref(), path)?;
+        }
         self.step = number("step")?;
         let saved_world = ranks::saved_world_size(ckpt, path)?;
         if let Some(bank) = self.loss.chain_bank_mut() {

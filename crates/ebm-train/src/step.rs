@@ -74,6 +74,9 @@ pub fn train_step_on(
         return Err(diverged(format!("the gradient norm is {grad_norm}")));
     }
     state.optim.step(&grads, lr, grad_norm)?;
+    if let Some(ema) = &state.ema {
+        ema.update(state.model.as_ref())?;
+    }
     state.step += 1;
     let mut values = vec![("loss".to_string(), loss)];
     values.extend(metrics.iter().map(|(k, v)| (k.to_string(), *v)));

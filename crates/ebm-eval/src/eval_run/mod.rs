@@ -85,7 +85,7 @@ pub fn evaluate_run(run_dir: &Path, opts: &EvalRunOptions) -> Result<(EvalRunRep
         .unwrap_or_else(|| run_dir.join("evaluation"));
     std::fs::create_dir_all(&out_dir).map_err(TrainError::io(&out_dir))?;
 
-    let energy = run.state.model.detached();
+    let energy = run.state.sampling_view()?;
     let shape = run.state.input_shape();
     tracing::info!(
         n = config.eval.n_samples,

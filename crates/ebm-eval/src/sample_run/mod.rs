@@ -125,7 +125,7 @@ pub fn sample_from_run(run_dir: &Path, opts: &SampleRunOptions) -> Result<Sample
         keep_trajectory: true,
         burn_in,
     };
-    let energy = state.model.detached();
+    let energy = state.sampling_view()?;
     let out = ebm_core::sample(
         sampler.as_mut(),
         energy.as_ref(),
