@@ -7,7 +7,7 @@
 //! Each step is [`Langevin::kernel`] with noise scale √T, so the update (and its CPU fast path)
 //! is written once.
 
-use crate::{Langevin, LangevinParams};
+use crate::LangevinParams;
 use ebm_core::{
     Chains, Energy, PluginArgs, Result, Sampler, Schedule, ScheduleConfig, StepCtx, StepInfo,
 };
@@ -23,6 +23,9 @@ pub struct AnnealedLangevinParams {
     pub temperature: ScheduleConfig,
     /// Optional `[lo, hi]` box the chains are clamped to after each step.
     pub clamp: Option<[f64; 2]>,
+    /// Optional largest L2 norm of one chain's ∇E per step, as `langevin`'s.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grad_clip: Option<f64>,
 }
 
 impl Default for AnnealedLangevinParams {
@@ -32,6 +35,7 @@ impl Default for AnnealedLangevinParams {
             step_size: ScheduleConfig::Constant(0.01),
             temperature: ScheduleConfig::Constant(1.0),
             clamp: None,
+            grad_clip: None,
         }
     }
 }
@@ -43,6 +47,7 @@ impl AnnealedLangevinParams {
             step_size: self.step_size.value(step).into(),
             noise_scale: self.temperature.value(step).max(0.0).sqrt().into(),
             clamp: self.clamp,
+            grad_clip: self.grad_clip,
         }
     }
 
@@ -87,9 +92,9 @@ impl Sampler for AnnealedLangevin {
         chains: &mut Chains,
         ctx: &mut StepCtx,
     ) -> Result<StepInfo> {
-        // x ← x − η∇E + √(2ηT)·ε: the Langevin kernel with noise scale √T.
-        let eta = self.params.step_size.value(ctx.step);
-        let scale = self.params.temperature.value(ctx.step).max(0.0).sqrt();
-        Langevin::kernel(energy, chains, ctx.rng, eta, scale, self.params.clamp)
+        // x ← x − η∇E + √(2ηT)·ε: the Langevin step with noise scale √T (constants at this step).
+        self.params
+            .langevin_at(ctx.step)
+            .step_at(energy, chains, ctx.rng, ctx.step)
     }
 }

@@ -37,6 +37,7 @@ impl GradientDescentParams {
             step_size: self.step_size.clone(),
             noise_scale: self.noise_scale.clone(),
             clamp: self.clamp,
+            grad_clip: None,
         }
     }
 

@@ -3,8 +3,9 @@
 //! With noise scale s = 1 this samples exp(−E) up to the O(η) discretisation bias; IGEBM-style
 //! image training uses a large η with a small s. η and s may be schedules over the chain step.
 
+use crate::grad_clip::ClippedGrad;
 use crate::raw_update;
-use crate::validate::{validate_clamp, validate_step};
+use crate::validate::{validate_clamp, validate_grad_clip, validate_step};
 use candle_core::Tensor;
 use ebm_core::{
     rng, Chains, Energy, PluginArgs, Result, Rng, Sampler, Schedule, ScheduleConfig, StepCtx,
@@ -22,15 +23,20 @@ pub struct LangevinParams {
     pub noise_scale: ScheduleConfig,
     /// Optional `[lo, hi]` box the chains are clamped to after each step (e.g. the image range).
     pub clamp: Option<[f64; 2]>,
+    /// Optional largest L2 norm of one chain's ∇E per step (IGEBM's `proj_norm`); larger
+    /// gradients are rescaled to it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grad_clip: Option<f64>,
 }
 
 impl Default for LangevinParams {
-    /// η = 0.01, s = 1 (TorchEBM's defaults), no clamp.
+    /// η = 0.01, s = 1 (TorchEBM's defaults), no clamp, no gradient clip.
     fn default() -> Self {
         LangevinParams {
             step_size: ScheduleConfig::Constant(0.01),
             noise_scale: ScheduleConfig::Constant(1.0),
             clamp: None,
+            grad_clip: None,
         }
     }
 }
@@ -40,7 +46,27 @@ impl LangevinParams {
         validate_step(&self.step_size, None, section)?;
         self.noise_scale
             .validate_non_negative(&format!("{section}.noise_scale"))?;
-        validate_clamp(self.clamp, section)
+        validate_clamp(self.clamp, section)?;
+        validate_grad_clip(self.grad_clip, section)
+    }
+
+    /// One step with these parameters taken at chain step `step` (η, s), the gradient clipped
+    /// per chain if asked.
+    pub(crate) fn step_at(
+        &self,
+        energy: &dyn Energy,
+        chains: &mut Chains,
+        rng: &mut Rng,
+        step: u64,
+    ) -> Result<StepInfo> {
+        let (eta, scale) = (self.step_size.value(step), self.noise_scale.value(step));
+        match self.grad_clip {
+            Some(max_norm) => {
+                let clipped = ClippedGrad { energy, max_norm };
+                Langevin::kernel(&clipped, chains, rng, eta, scale, self.clamp)
+            }
+            None => Langevin::kernel(energy, chains, rng, eta, scale, self.clamp),
+        }
     }
 }
 
@@ -74,9 +100,7 @@ impl Sampler for Langevin {
         chains: &mut Chains,
         ctx: &mut StepCtx,
     ) -> Result<StepInfo> {
-        let eta = self.params.step_size.value(ctx.step);
-        let scale = self.params.noise_scale.value(ctx.step);
-        Self::kernel(energy, chains, ctx.rng, eta, scale, self.params.clamp)
+        self.params.step_at(energy, chains, ctx.rng, ctx.step)
     }
 }
 

@@ -15,6 +15,7 @@
 pub mod adaptation;
 mod annealed_langevin;
 mod flow;
+mod grad_clip;
 mod gradient_descent;
 mod hmc;
 mod langevin;

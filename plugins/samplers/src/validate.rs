@@ -1,5 +1,5 @@
 //! Parameter checks more than one sampler shares, written once: a positive step (a plain number
-//! when it is adapted) and an optional `[lo, hi]` clamp box. Each check names the full key.
+//! when it is adapted), an optional `[lo, hi]` clamp box and an optional gradient clip. Each check names the full key.
 
 use crate::adaptation::AdaptParams;
 use ebm_core::{Error, Result, ScheduleConfig};
@@ -37,4 +37,15 @@ pub(crate) fn validate_clamp(clamp: Option<[f64; 2]>, section: &str) -> Result<(
         }
     }
     Ok(())
+}
+
+/// `{section}.grad_clip`, when given, is a positive finite number.
+pub(crate) fn validate_grad_clip(grad_clip: Option<f64>, section: &str) -> Result<()> {
+    match grad_clip {
+        Some(c) if !(c > 0.0 && c.is_finite()) => Err(Error::config(
+            format!("{section}.grad_clip"),
+            format!("must be a positive number (the largest ‖∇E‖ per chain), got {c}"),
+        )),
+        _ => Ok(()),
+    }
 }

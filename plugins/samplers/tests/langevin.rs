@@ -77,3 +77,39 @@ fn scheduled_step_size_is_followed() {
     let v = chains.x().to_vec2::<f32>().unwrap()[0][0];
     assert!((v - 0.5 * 0.6).abs() < 1e-6, "{v}");
 }
+
+#[test]
+fn grad_clip_bounds_each_chains_gradient() {
+    // E = ½‖x‖², ∇E = x; no noise, η = 1: one step moves x to x − min(1, c/‖x‖)·x. A chain at
+    // norm 10 moves by exactly c = 2 towards 0, a chain at norm 0.5 (below c) reaches 0.
+    let target = ebm_models::analytic::Harmonic::new(1.0).unwrap();
+    let params: LangevinParams =
+        toml::from_str("step_size = 1.0\nnoise_scale = 0.0\ngrad_clip = 2.0").unwrap();
+    let mut sampler = Langevin::new(params).unwrap();
+    let mut r = rng::stream(1, "t", 0);
+    let x = candle_core::Tensor::new(&[[6.0f32, 8.0], [0.3, -0.4]], &Device::Cpu).unwrap();
+    let mut chains = Chains::new(x);
+    run_chains(&mut sampler, &target, &mut chains, 1, &mut r).unwrap();
+    let v = chains.x().to_vec2::<f32>().unwrap();
+    assert!(
+        (v[0][0] - 4.8).abs() < 1e-5 && (v[0][1] - 6.4).abs() < 1e-5,
+        "{v:?}"
+    );
+    assert!(v[1][0].abs() < 1e-6 && v[1][1].abs() < 1e-6, "{v:?}");
+
+    // The annealed sampler takes the same key.
+    let annealed: ebm_samplers::AnnealedLangevinParams =
+        toml::from_str("step_size = 1.0\ntemperature = 0.0\ngrad_clip = 2.0").unwrap();
+    let mut annealed = ebm_samplers::AnnealedLangevin::new(annealed).unwrap();
+    let x = candle_core::Tensor::new(&[[6.0f32, 8.0]], &Device::Cpu).unwrap();
+    let mut chains = Chains::new(x);
+    run_chains(&mut annealed, &target, &mut chains, 1, &mut r).unwrap();
+    let v = chains.x().to_vec2::<f32>().unwrap();
+    assert!((v[0][0] - 4.8).abs() < 1e-5, "{v:?}");
+
+    for bad in ["0.0", "-1.0", "inf", "nan"] {
+        let params: LangevinParams = toml::from_str(&format!("grad_clip = {bad}")).unwrap();
+        let e = Langevin::new(params).err().expect("refused");
+        assert!(e.to_string().contains("sampler.grad_clip"), "{e}");
+    }
+}
