@@ -23,16 +23,21 @@ pub(crate) fn run(args: &EvalArgs) -> Result<()> {
             ..AisConfig::default()
         },
         out_dir: args.out.clone(),
+        samples: args.samples.clone(),
     };
     let (report, path) = evaluate_run(&args.run_dir, &opts)?;
     let s = &report.samples;
+    let drawn = match &report.sampler {
+        Some(sampler) => format!(
+            "{} samples × {} `{}` steps",
+            s.n_samples, s.steps, sampler.kind
+        ),
+        None => format!("{} samples from {}", s.n_samples, report.samples_source),
+    };
     println!(
-        "evaluated {} (training step {}): {} samples × {} `{}` steps",
+        "evaluated {} (training step {}): {drawn}",
         report.checkpoint.display(),
         report.train_step,
-        s.n_samples,
-        s.steps,
-        report.sampler.kind
     );
     // With bandwidth 0.5 every pair of images is "far": pixel-space MMD² is ~0 for any model,
     // so image runs are summarised by the feature-space metrics below.
@@ -57,10 +62,17 @@ pub(crate) fn run(args: &EvalArgs) -> Result<()> {
         if let (Some(f), Some(k)) = (i.fid_chains, i.kid_chains) {
             println!("  persistent chains (replay buffer): FID-like {f:.3}, KID {k:.5}");
         }
+        let c = &i.mode_coverage;
+        println!("  classes (samples): {}", c.samples.summary());
+        if let Some(h) = &c.chains {
+            println!("  classes (buffer):  {}", h.summary());
+        }
+        println!("  classes (test):    {}", c.test.summary());
         if let Some(o) = &i.ood_auroc {
             println!(
-                "  OOD AUROC of −E: uniform noise {:.3}, vertical flip {:.3}, inverted {:.3}",
-                o.uniform_noise, o.vertical_flip, o.inverted
+                "  OOD AUROC of −E: uniform noise {:.3}, vertical flip {:.3}, inverted {:.3}, \
+                 Gaussian blur {:.3}, pixel shuffle {:.3}",
+                o.uniform_noise, o.vertical_flip, o.inverted, o.gaussian_blur, o.pixel_shuffle
             );
         }
     }

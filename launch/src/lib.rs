@@ -10,6 +10,7 @@
 //!            [--seed S] [--thin K] [--out FILE.npy]       # draw samples from a trained run
 //! ebm-launch eval DIR [--n N] [--steps K] [--classifier FILE] [--ais-chains M] ...
 //!                                                         # evaluate it: DIR/evaluation/report.json
+//! ebm-launch eval DIR --samples FILE.npy ...              # score samples made elsewhere
 //! ```
 //!
 //! A custom binary that links its own plugins is three lines:
@@ -85,7 +86,8 @@ pub enum Command {
     /// Draw samples from a trained run's newest checkpoint, with diagnostics and plots.
     Sample(SampleArgs),
     /// Evaluate a trained run's newest checkpoint: sample distances; AIS log Z and test
-    /// log-likelihood (low-dimensional data); FID-like distance, KID and OOD AUROC (images).
+    /// log-likelihood (low-dimensional data); FID-like distance, KID, mode coverage and OOD
+    /// AUROC (images). With --samples, score samples made elsewhere instead of the model's.
     /// Writes RUN_DIR/evaluation/report.json and figures.
     Eval(EvalArgs),
 }
@@ -123,6 +125,11 @@ pub struct EvalArgs {
     /// Output folder (default: RUN_DIR/evaluation).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// Score the samples in this .npy file (float32/float64, [N, ...data shape] or [N, flat];
+    /// images scaled to [-1, 1]) instead of drawing them from the model; the model-only metrics
+    /// (AIS, OOD AUROC, the replay buffer's) still come from the run's checkpoint.
+    #[arg(long, value_name = "FILE.npy")]
+    pub samples: Option<PathBuf>,
 }
 
 /// `ebm-launch sample`.

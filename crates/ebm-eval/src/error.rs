@@ -28,6 +28,11 @@ pub enum Error {
     /// The images a classifier is to be trained on have no labels.
     #[error("the {what} images have no labels to train a classifier on")]
     Unlabelled { what: &'static str },
+
+    /// The samples file of `ebm-launch eval --samples` cannot be read, or does not hold finite
+    /// float samples of the run's data shape.
+    #[error("{path}: {message}")]
+    SamplesFile { path: PathBuf, message: String },
 }
 
 impl Error {
@@ -36,7 +41,10 @@ impl Error {
     pub fn is_user_input(&self) -> bool {
         match self {
             Error::Train(e) => e.is_user_input(),
-            Error::Usage(_) | Error::ClassifierFile { .. } | Error::Unlabelled { .. } => true,
+            Error::Usage(_)
+            | Error::ClassifierFile { .. }
+            | Error::Unlabelled { .. }
+            | Error::SamplesFile { .. } => true,
             Error::Viz(_) => false,
         }
     }

@@ -6,10 +6,12 @@
 //!   evaluates ([`draw_samples`], [`compare_with_data`]: `samples.npy`, `eval.json`).
 //! - On a finished run folder, opened by [`TrainedRun`]: [`sample_from_run`]
 //!   (`ebm-launch sample`: new samples with diagnostics and figures) and [`evaluate_run`]
-//!   (`ebm-launch eval`: sample distances, AIS likelihood, FID-like/KID/OOD AUROC in the
-//!   feature space of a [`classifier`] ebm trains itself).
+//!   (`ebm-launch eval`: sample distances, AIS likelihood, FID-like/KID/mode coverage/OOD
+//!   AUROC in the feature space of a [`classifier`] ebm trains itself, for the model's samples
+//!   or for samples from a .npy file).
 //! - The measures themselves: [`distance`] (MMD², energy distance), [`ais`] (log Z),
-//!   [`image_metrics`] (Fréchet distance, KID, AUROC).
+//!   [`image_metrics`] (Fréchet distance, KID, AUROC), [`ood_sets`] (blurred and
+//!   pixel-shuffled images).
 //!
 //! Depends on ebm-train (config, run folder, checkpoints, state), never the other way round.
 
@@ -21,6 +23,7 @@ mod eval_run;
 mod eval_samples;
 pub mod image_metrics;
 pub mod image_plots;
+pub mod ood_sets;
 pub mod plots;
 mod run_hooks;
 mod sample_run;
@@ -29,8 +32,8 @@ mod trained_run;
 pub use ebm_train::EvalConfig;
 pub use error::{Error, Result};
 pub use eval_run::{
-    evaluate_run, EvalRunOptions, EvalRunReport, ImageReport, LikelihoodReport, OodReport,
-    MAX_AIS_DIM,
+    evaluate_run, EvalRunOptions, EvalRunReport, ImageReport, LikelihoodReport, ModeCoverage,
+    OodReport, MAX_AIS_DIM,
 };
 pub use eval_samples::{compare_with_data, draw_samples, draw_samples_from, EvalReport};
 pub use run_hooks::EvalHooks;

@@ -1,6 +1,6 @@
 //! `evaluate_run`: a trained 2-D run gets AIS log Z and a test log-likelihood beside its sample
-//! distances; an image run (an MLP on the flattened images) gets FID-like/KID with floors and noise ceilings, OOD AUROCs and
-//! figures, with the classifier trained once, cached and then reused; a folder that is not a
+//! distances; an image run (an MLP on the flattened images) gets FID-like/KID with floors and
+//! noise ceilings, mode coverage, OOD AUROCs and figures, with the classifier trained once, cached and then reused; a folder that is not a
 //! run is an error naming it.
 
 use ebm_eval::ais::AisConfig;
@@ -153,8 +153,32 @@ fn an_image_run_gets_fid_kid_and_ood_auroc_with_a_cached_classifier() {
         .ood_auroc
         .as_ref()
         .expect("a conv energy has energy values");
-    for a in [ood.uniform_noise, ood.vertical_flip, ood.inverted] {
+    for a in [
+        ood.uniform_noise,
+        ood.vertical_flip,
+        ood.inverted,
+        ood.gaussian_blur,
+        ood.pixel_shuffle,
+    ] {
         assert!((0.0..=1.0).contains(&a), "{ood:?}");
+    }
+    // Mode coverage: the classifier's classes of the 16 samples, the 16 chains and 16 test
+    // images, with CIFAR-10's names.
+    let c = &i.mode_coverage;
+    assert_eq!(c.classes, 10);
+    assert_eq!(
+        c.class_names.as_ref().map(|n| n[0].as_str()),
+        Some("airplane")
+    );
+    let chains = c.chains.as_ref().expect("CD keeps a replay buffer");
+    for h in [&c.samples, chains, &c.test] {
+        assert_eq!(
+            (h.counts.len(), h.counts.iter().sum::<usize>()),
+            (10, 16),
+            "{h:?}"
+        );
+        let least = *h.counts.iter().min().unwrap() as f64 / 16.0;
+        assert_eq!(h.min_class_fraction, least, "{h:?}");
     }
     assert!(first.likelihood.is_none());
     assert!(i.fid_chains.is_some_and(f64::is_finite) && i.kid_chains.is_some());

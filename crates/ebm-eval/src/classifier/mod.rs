@@ -13,8 +13,10 @@
 //! cached ([`cache`]); the test accuracy travels with the weights into every report.
 
 pub mod cache;
+mod coverage;
 mod train;
 
+pub use coverage::{class_names, ClassHistogram};
 pub use train::{train_classifier, ClassifierConfig};
 
 use crate::Result;
@@ -62,8 +64,9 @@ impl Classifier {
         Ok(Classifier { layers, input_dim })
     }
 
-    /// Rebuilds a classifier from saved `layers.{i}.weight` / `layers.{i}.bias` tensors.
-    pub(crate) fn from_tensors(layers: Vec<(Tensor, Tensor)>) -> Result<Self> {
+    /// Builds a classifier from its layers' `(weight [out, in], bias [out])` tensors, first
+    /// layer first (how [`cache::load`] rebuilds a saved one; tests build tiny ones by hand).
+    pub fn from_tensors(layers: Vec<(Tensor, Tensor)>) -> Result<Self> {
         let input_dim = layers.first().map(|(w, _)| w.dims()[1]).unwrap_or(0);
         let layers = layers
             .into_iter()
@@ -101,6 +104,11 @@ impl Classifier {
         }
     }
 
+    /// Number of classes (the width of the logits).
+    pub fn classes(&self) -> usize {
+        self.layers.last().map(|(w, _)| w.dims()[0]).unwrap_or(0)
+    }
+
     /// Features (the last hidden activations, `[B, F]`) and logits (`[B, classes]`) of images
     /// `[B, ...]`.
     pub fn forward(&self, x: &Tensor) -> Result<(Tensor, Tensor)> {
@@ -128,6 +136,30 @@ impl Classifier {
             out.extend(self.forward(&rows)?.0.flatten_all()?.to_vec1::<f32>()?);
         }
         Ok(out)
+    }
+
+    /// Features of `x` `[N, ...]` as [`Classifier::features`] gives them, and each row's
+    /// predicted class (the arg-max logit), from one forward pass per `batch` rows.
+    pub fn features_and_predictions(
+        &self,
+        x: &Tensor,
+        batch: usize,
+    ) -> Result<(Vec<f32>, Vec<u32>)> {
+        let n = x.dims()[0];
+        let mut features = Vec::with_capacity(n * self.feature_dim());
+        let mut predicted = Vec::with_capacity(n);
+        for start in (0..n).step_by(batch.max(1)) {
+            let (f, logits) = self.forward(&x.narrow(0, start, batch.min(n - start))?)?;
+            features.extend(f.flatten_all()?.to_vec1::<f32>()?);
+            predicted.extend(logits.argmax(1)?.to_vec1::<u32>()?);
+        }
+        Ok((features, predicted))
+    }
+
+    /// The histogram of predicted classes of `x` `[N, ...]` (mode coverage of a sample set).
+    pub fn class_histogram(&self, x: &Tensor, batch: usize) -> Result<ClassHistogram> {
+        let (_, predicted) = self.features_and_predictions(x, batch)?;
+        ClassHistogram::from_predictions(&predicted, self.classes())
     }
 
     /// The fraction of `x` `[N, ...]` whose arg-max logit is its label.

@@ -5,10 +5,15 @@
 //! `reference` is what the samples are compared with, `floor` a second subset that shows the
 //! best score at this sample size (FID is biased upwards at small n, so compare numbers at the
 //! same n only), and uniform noise on [−1, 1] the score of no model at all.
+//!
+//! Mode coverage is the classifier's predicted-class histogram of the samples, of the replay
+//! buffer and of the reference test images (what the data's own spread looks like to the
+//! classifier). The OOD sets are made from the reference images ([`crate::ood_sets`]).
 
 use super::EvalRunOptions;
-use crate::classifier::cache;
+use crate::classifier::{cache, class_names, ClassHistogram};
 use crate::image_metrics::{auroc, frechet_distance, kid, KidConfig};
+use crate::ood_sets::{gaussian_blur, pixel_shuffle, BLUR_RADIUS, BLUR_SIGMA};
 use crate::{image_plots, Error, Result};
 use candle_core::{DType, Device, Tensor};
 use ebm_core::{rng, Energy};
@@ -50,6 +55,8 @@ pub struct ImageReport {
     pub fid_chains: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub kid_chains: Option<f64>,
+    /// The classifier's predicted classes of the samples, the replay buffer and the test images.
+    pub mode_coverage: ModeCoverage,
     /// Absent for models without energy values (a gradient-field head).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ood_auroc: Option<OodReport>,
@@ -62,17 +69,54 @@ pub struct OodReport {
     pub uniform_noise: f64,
     pub vertical_flip: f64,
     pub inverted: f64,
+    /// Test images blurred by a Gaussian of σ = 1 pixel (taps −3..=3, mirrored borders).
+    pub gaussian_blur: f64,
+    /// Test images with their pixel positions permuted, one seeded permutation per image.
+    pub pixel_shuffle: f64,
+}
+
+/// Mode coverage: how each set spreads over the classifier's classes.
+#[derive(Clone, Debug, Serialize)]
+pub struct ModeCoverage {
+    /// The classifier's number of classes.
+    pub classes: usize,
+    /// The classes' names, in label order, for the data sets ebm knows them for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub class_names: Option<Vec<String>>,
+    /// The `n` evaluated samples.
+    pub samples: ClassHistogram,
+    /// The `n` random persistent chains of `fid_chains`, when the report has them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chains: Option<ClassHistogram>,
+    /// The `n` reference test images: the data's own spread, as the classifier sees it.
+    pub test: ClassHistogram,
+}
+
+/// What [`evaluate`] scores: the samples (and where they came from, for the figures' titles)
+/// and the run's persistent chains.
+pub(super) struct Scored<'a> {
+    pub samples: &'a Tensor,
+    /// "evaluation samples", or what names the file they were read from.
+    pub samples_title: &'a str,
+    /// How an error names the sample count when it is too large (`--n 30`).
+    pub too_many: &'a str,
+    pub chains: Option<&'a Tensor>,
 }
 
 pub(super) fn evaluate(
     energy: &dyn Energy,
-    samples: &Tensor,
-    chains: Option<&Tensor>,
+    scored: Scored<'_>,
     config: &RunConfig,
     opts: &EvalRunOptions,
     out_dir: &Path,
     figures: &mut Vec<PathBuf>,
 ) -> Result<ImageReport> {
+    let Scored {
+        samples,
+        samples_title,
+        too_many,
+        chains,
+    } = scored;
     let data = &config.data;
     let path = match &opts.classifier {
         Some(p) => p.clone(),
@@ -87,7 +131,7 @@ pub(super) fn evaluate(
     let test = data.load_split(Split::Test)?;
     if 2 * n > test.len() {
         return Err(Error::usage(format!(
-            "--n {n}: the image metrics compare with two disjoint sets of n test images, and the \
+            "{too_many}: the image metrics compare with two disjoint sets of n test images, and the \
              test split has {}",
             test.len()
         )));
@@ -102,7 +146,10 @@ pub(super) fn evaluate(
 
     tracing::info!(n, "image metrics: features, FID-like distance, KID");
     let feats = |x: &Tensor| net.features(x, BATCH);
-    let (f_ref, f_samples) = (feats(&reference)?, feats(&samples)?);
+    let classes = net.classes();
+    let histogram = |p: &[u32]| ClassHistogram::from_predictions(p, classes);
+    let (f_ref, p_ref) = net.features_and_predictions(&reference, BATCH)?;
+    let (f_samples, p_samples) = net.features_and_predictions(&samples, BATCH)?;
     let (f_floor, f_noise) = (feats(&floor)?, feats(&noise)?);
     let dim = net.feature_dim();
     let kid_cfg = KidConfig {
@@ -119,23 +166,35 @@ pub(super) fn evaluate(
             rows.shuffle(&mut rng::stream(config.seed, "eval-chains", 0));
             rows.truncate(n);
             let picked = c.index_select(&Tensor::new(rows.as_slice(), c.device())?, 0)?;
-            let f = feats(&picked.reshape(((), test.dim))?.to_dtype(DType::F32)?)?;
-            Some((frechet_distance(&f, &f_ref, dim)?, kid_of(&f)?.mean))
+            let picked = picked.reshape(((), test.dim))?.to_dtype(DType::F32)?;
+            let (f, p) = net.features_and_predictions(&picked, BATCH)?;
+            let scores = (frechet_distance(&f, &f_ref, dim)?, kid_of(&f)?.mean);
+            Some((scores, histogram(&p)?))
         }
         _ => None,
     };
+    let mode_coverage = ModeCoverage {
+        classes,
+        class_names: class_names(data.kind())
+            .filter(|names| names.len() == classes)
+            .map(|names| names.iter().map(|s| s.to_string()).collect()),
+        samples: histogram(&p_samples)?,
+        chains: chains.as_ref().map(|c| c.1.clone()),
+        test: histogram(&p_ref)?,
+    };
+    let chains = chains.map(|c| c.0);
     let ood_auroc = match energy.has_energy_values() {
-        true => Some(ood(energy, &reference, &noise)?),
+        true => Some(ood(energy, &reference, &noise, config.seed)?),
         false => None,
     };
     let grid = out_dir.join("samples.png");
-    image_plots::grid(&grid, "evaluation samples", &samples, &test.shape)?;
+    image_plots::grid(&grid, samples_title, &samples, &test.shape)?;
     figures.push(grid);
     if energy.has_energy_values() {
         let hist = out_dir.join("energy_hist.png");
         image_plots::energy_histogram(
             &hist,
-            "energies: test images vs samples",
+            &format!("energies: test images vs {samples_title}"),
             &energies_tensor(energy, &reference)?,
             &energies_tensor(energy, &samples)?,
         )?;
@@ -156,6 +215,7 @@ pub(super) fn evaluate(
         kid_noise: k_noise.mean,
         fid_chains: chains.map(|c| c.0),
         kid_chains: chains.map(|c| c.1),
+        mode_coverage,
         ood_auroc,
     })
 }
@@ -189,7 +249,7 @@ fn scores(energy: &dyn Energy, x: &Tensor) -> Result<Vec<f64>> {
     Ok(energies_tensor(energy, x)?.neg()?.to_vec1::<f64>()?)
 }
 
-fn ood(energy: &dyn Energy, test: &Tensor, noise: &Tensor) -> Result<OodReport> {
+fn ood(energy: &dyn Energy, test: &Tensor, noise: &Tensor, seed: u64) -> Result<OodReport> {
     let inside = scores(energy, test)?;
     let height_axis = test.rank() - 2;
     let against = |x: &Tensor| -> Result<f64> { auroc(&inside, &scores(energy, x)?) };
@@ -197,6 +257,8 @@ fn ood(energy: &dyn Energy, test: &Tensor, noise: &Tensor) -> Result<OodReport> 
         uniform_noise: against(noise)?,
         vertical_flip: against(&flip(test, height_axis)?)?,
         inverted: against(&test.neg()?)?,
+        gaussian_blur: against(&gaussian_blur(test, BLUR_SIGMA, BLUR_RADIUS)?)?,
+        pixel_shuffle: against(&pixel_shuffle(test, seed)?)?,
     })
 }
 

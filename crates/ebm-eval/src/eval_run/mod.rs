@@ -10,18 +10,32 @@
 //! - images: the FID-like Fréchet distance and KID in the feature space of a classifier ebm
 //!   trains itself ([`crate::classifier`]), each beside its floor (two halves of the test split)
 //!   and its noise ceiling, and the out-of-distribution AUROC of the energy score −E(x) for test
-//!   images against uniform noise, vertically flipped and inverted test images ([`images`]).
+//!   images against uniform noise, vertically flipped, inverted, Gaussian-blurred and
+//!   pixel-shuffled test images, and the classifier's predicted-class histograms (mode
+//!   coverage) of the samples, the replay buffer and the test images ([`images`]).
+//!
+//! With [`EvalRunOptions::samples`] (`ebm-launch eval --samples FILE.npy`) the samples are read
+//! from a file made elsewhere instead of drawn from the model ([`samples_file`]): the
+//! sample-quality metrics (MMD², energy distance, FID-like, KID, mode coverage) score the file.
+//! A file of N samples is evaluated as `--n N` would evaluate the model: the same reference
+//! sets, floors and ceilings, and what needs only the model and the data (AIS log Z and the
+//! test log-likelihood, the OOD AUROCs, the replay buffer's metrics) computed from the run's
+//! checkpoint, identical to `--n N`'s numbers. The energy histogram shows the model's energies
+//! of the file's samples. The report's `samples_source` says which samples were scored.
 
 mod images;
 mod likelihood;
+mod samples_file;
 
-pub use images::{ImageReport, OodReport};
+use samples_file::Source;
+
+pub use images::{ImageReport, ModeCoverage, OodReport};
 pub use likelihood::{LikelihoodReport, MAX_AIS_DIM};
 
 use crate::ais::AisConfig;
 use crate::classifier::ClassifierConfig;
 use crate::trained_run::TrainedRun;
-use crate::{compare_with_data, draw_samples, image_plots, EvalReport, Result};
+use crate::{compare_with_data, draw_samples, image_plots, Error, EvalReport, Result};
 use candle_core::Device;
 use ebm_core::PluginSpec;
 use ebm_train::{write_atomic, Error as TrainError};
@@ -44,6 +58,9 @@ pub struct EvalRunOptions {
     pub ais: AisConfig,
     /// The output folder (default: `RUN_DIR/evaluation`).
     pub out_dir: Option<PathBuf>,
+    /// Score the samples in this .npy file instead of drawing them (`n` and `steps` must then
+    /// be unset).
+    pub samples: Option<PathBuf>,
 }
 
 /// `evaluation/report.json`.
@@ -52,8 +69,14 @@ pub struct EvalRunReport {
     pub checkpoint: PathBuf,
     pub train_step: u64,
     pub seed: u64,
-    pub sampler: PluginSpec,
+    /// The sampler that drew the samples (absent when they were read from a file).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sampler: Option<PluginSpec>,
+    /// Which samples were scored: `model` (drawn now, as `[eval]` says) or `file:PATH`
+    /// (`--samples`).
+    pub samples_source: String,
     /// Sample distances in input space (pixels for images, where they say little: see `images`).
+    /// For samples from a file, `steps` is 0 and `mean_acceptance` absent.
     pub samples: EvalReport,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub likelihood: Option<LikelihoodReport>,
@@ -67,6 +90,12 @@ pub struct EvalRunReport {
 /// Returns it with the report's path.
 pub fn evaluate_run(run_dir: &Path, opts: &EvalRunOptions) -> Result<(EvalRunReport, PathBuf)> {
     let device = Device::Cpu;
+    if opts.samples.is_some() && (opts.n.is_some() || opts.steps.is_some()) {
+        return Err(Error::usage(
+            "--samples scores the file's samples instead of drawing them: --n and --steps do not \
+             apply",
+        ));
+    }
     let run = TrainedRun::open(run_dir, &device)?;
     let mut config = run.loaded.config.clone();
     if let Some(n) = opts.n {
@@ -78,6 +107,17 @@ pub fn evaluate_run(run_dir: &Path, opts: &EvalRunOptions) -> Result<(EvalRunRep
     if let Some(seed) = opts.seed {
         config.seed = seed;
     }
+    let energy = run.state.sampling_view()?;
+    let shape = run.state.input_shape();
+    // An MLP energy sees images flattened: ask the data, not the model, whether these are images.
+    let image = config.data.is_image() && image_plots::is_image(&config.data.sample_shape());
+    let source = Source::of(opts.samples.as_deref());
+    // Read and check a samples file before anything is written.
+    let from_file = source.read(&config.data.sample_shape(), &shape, image)?;
+    if let Some(x) = &from_file {
+        // As `--n N`: the reference sets and the test points of the likelihood are as large.
+        config.eval.n_samples = x.dims()[0];
+    }
     config.eval.validate()?;
     let out_dir = opts
         .out_dir
@@ -85,28 +125,37 @@ pub fn evaluate_run(run_dir: &Path, opts: &EvalRunOptions) -> Result<(EvalRunRep
         .unwrap_or_else(|| run_dir.join("evaluation"));
     std::fs::create_dir_all(&out_dir).map_err(TrainError::io(&out_dir))?;
 
-    let energy = run.state.sampling_view()?;
-    let shape = run.state.input_shape();
-    tracing::info!(
-        n = config.eval.n_samples,
-        steps = config.eval.steps,
-        "drawing evaluation samples"
-    );
-    let (samples, acceptance) = draw_samples(energy.as_ref(), &config, &shape, &device)?;
+    let (samples, acceptance) = match from_file {
+        Some(x) => (x, None),
+        None => {
+            tracing::info!(
+                n = config.eval.n_samples,
+                steps = config.eval.steps,
+                "drawing evaluation samples"
+            );
+            draw_samples(energy.as_ref(), &config, &shape, &device)?
+        }
+    };
     let chains = match run.state.loss.chain_bank() {
         Some(bank) => Some(bank.to_tensor(&device)?),
         None => None,
     };
-    let distances = compare_with_data(&samples, chains.as_ref(), &config, acceptance)?;
+    let mut distances = compare_with_data(&samples, chains.as_ref(), &config, acceptance)?;
+    if let Source::File(_) = source {
+        distances.steps = 0;
+    }
 
     let mut figures = Vec::new();
-    // An MLP energy sees images flattened: ask the data, not the model, whether these are images.
-    let image = config.data.is_image() && image_plots::is_image(&config.data.sample_shape());
+    let title = source.title();
     let images = match image {
         true => Some(images::evaluate(
             energy.as_ref(),
-            &samples,
-            chains.as_ref(),
+            images::Scored {
+                samples: &samples,
+                samples_title: &title,
+                too_many: &source.count(samples.dims()[0]),
+                chains: chains.as_ref(),
+            },
             &config,
             opts,
             &out_dir,
@@ -131,11 +180,17 @@ pub fn evaluate_run(run_dir: &Path, opts: &EvalRunOptions) -> Result<(EvalRunRep
         checkpoint: run.checkpoint,
         train_step: run.state.step,
         seed: config.seed,
-        sampler: config
-            .eval
-            .sampler
-            .clone()
-            .unwrap_or_else(|| config.sampler.clone()),
+        sampler: match source {
+            Source::Model => Some(
+                config
+                    .eval
+                    .sampler
+                    .clone()
+                    .unwrap_or_else(|| config.sampler.clone()),
+            ),
+            Source::File(_) => None,
+        },
+        samples_source: source.describe(),
         samples: distances,
         likelihood,
         images,
