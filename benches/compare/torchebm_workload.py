@@ -7,6 +7,7 @@ common.py; each workload calls torchebm as the anchor's bench scripts do:
     langevin_10k / langevin_10 / hmc_1k   bench_sampling.py (a), (b)
     pcd_two_moons                         bench_train_cd.py (c), training loop only
     conv_grad_b64                         bench_conv.py (f), "one grad eval at b=64"
+    cd_conv_fmnist                        plain PyTorch, fmnist_reference.py (not torchebm)
 
 Run with the venv's interpreter and -B (the anchors folder is read-only):
 
@@ -44,6 +45,7 @@ SPECS = {
     "hmc_1k": ("chain-steps/s", False, 100, 1_000),
     "pcd_two_moons": ("it/s", False, 500, 256),
     "conv_grad_b64": ("ms/grad", True, 10, 64),
+    "cd_conv_fmnist": ("it/s", False, 5, 64),
 }
 
 
@@ -116,6 +118,23 @@ def build(name, n, batch):
                 model.gradient(x)
 
         return (lambda: None), run
+
+    if name == "cd_conv_fmnist":
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import fmnist_reference as ref
+
+        data_dir = os.environ.get("EBM_FASHION_MNIST", "/usr/share/datasets/fashion-mnist")
+        data = ref.read_idx_images(os.path.join(data_dir, "train-images-idx3-ubyte.gz"))
+        st = {}
+
+        def prepare():
+            st["t"] = ref.Trainer(data, seed=0)
+
+        def run():
+            for _ in range(n):
+                st["t"].step()
+
+        return prepare, run
 
     raise SystemExit(f"unknown workload {name}; one of {', '.join(SPECS)}")
 

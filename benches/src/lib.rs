@@ -34,3 +34,41 @@ buffer_capacity = 10000
 [train]
 batch_size = 256
 "#;
+
+/// One training iteration of the Fashion-MNIST conv recipe (examples/fashion_mnist.toml's model,
+/// sampler and loss; `benches/compare/fmnist_reference.py` is the PyTorch side): k = 40 Langevin
+/// steps from uniform noise on 64 chains, then the parameter update on 64 + 64 images. The data
+/// dir is filled in by the workload.
+pub const CD_CONV_FMNIST: &str = r#"
+seed = 0
+[data]
+kind = "fashion_mnist"
+dir = "DATA_DIR"
+[model]
+kind = "conv"
+activation = "swish"
+layers = [
+  { channels = 16, kernel = 3, stride = 1, padding = 1 },
+  { channels = 32, kernel = 4, stride = 2, padding = 1 },
+  { channels = 64, kernel = 4, stride = 2, padding = 1 },
+]
+[sampler]
+kind = "langevin"
+step_size = 10.0
+noise_scale = 0.00112
+clamp = [-1.0, 1.0]
+[loss]
+kind = "contrastive_divergence"
+k = 40
+buffer_capacity = 10000
+reinit_prob = 1.0
+init = { kind = "uniform", low = -1.0, high = 1.0 }
+energy_reg = 1.0
+[optim]
+lr = 3e-4
+betas = [0.0, 0.999]
+grad_clip = 0.1
+ema_decay = 0.999
+[train]
+batch_size = 64
+"#;

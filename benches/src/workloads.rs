@@ -11,6 +11,7 @@
 //! | `hmc_1k` | HMC L = 10, ε = 0.01, 1,000 chains × 100 proposals | chain-steps/s (proposals) |
 //! | `pcd_two_moons` | PCD two moons, batch 256, k = 10: 500 iterations from a fresh state | it/s |
 //! | `conv_grad_b64` | ∇ₓE of the conv energy at 64 × 3 × 32 × 32: 10 evaluations | ms per ∇ₓE |
+//! | `cd_conv_fmnist` | Fashion-MNIST conv recipe, batch 64, k = 40 from noise: 5 iterations | it/s |
 //!
 //! The MLP is [`crate::anchor_mlp`] (2-128-128-1 SiLU), the PCD run [`crate::PCD_TWO_MOONS`], the
 //! conv energy `[model] kind = "conv"` with its default layers (the anchor's `ConvEnergy`).
@@ -80,6 +81,14 @@ pub const SPECS: &[Spec] = &[
         batch: 64,
         describe: "conv energy grad_x E at 64 x 3 x 32 x 32 (3->64 k3, 64->128 k4 s2, 128->128 k4 s2, SiLU, mean pool, linear)",
     },
+    Spec {
+        name: "cd_conv_fmnist",
+        unit: "it/s",
+        lower_is_better: false,
+        default_len: 5,
+        batch: 64,
+        describe: "Fashion-MNIST conv 1->16 k3, 16->32 k4 s2, 32->64 k4 s2, swish: k=40 Langevin from noise on 64 chains + CD update, Adam, clip, EMA",
+    },
 ];
 
 pub fn spec(name: &str) -> Option<&'static Spec> {
@@ -109,7 +118,13 @@ pub fn build(spec: &Spec, len: u64) -> Result<Box<dyn Workload>> {
             s.params.insert("n_leapfrog".into(), 10.into());
             Box::new(Sampling::new(&s, spec.batch, len)?)
         }
-        "pcd_two_moons" => Box::new(Pcd::new(len)?),
+        "pcd_two_moons" => Box::new(Pcd::new(crate::PCD_TWO_MOONS, len)?),
+        "cd_conv_fmnist" => {
+            let data = std::env::var("EBM_FASHION_MNIST")
+                .unwrap_or_else(|_| "/usr/share/datasets/fashion-mnist".into());
+            let toml = crate::CD_CONV_FMNIST.replace("DATA_DIR", &data);
+            Box::new(Pcd::new(&toml, len)?)
+        }
         "conv_grad_b64" => Box::new(ConvGrad::new(spec.batch, len)?),
         other => return Err(format!("unknown workload {other}").into()),
     })
@@ -159,8 +174,9 @@ impl Workload for Sampling {
     }
 }
 
-/// `len` PCD iterations (`train_step`) from a fresh state (weights, chain bank, optimizer) every
-/// repeat, as the anchor's bench (c) times its training loop without the buffer's set-up.
+/// `len` training iterations (`train_step`) of the run `toml` from a fresh state (weights, chain
+/// bank, optimizer) every repeat, as the anchor's bench (c) times its training loop without the
+/// buffer's set-up.
 struct Pcd {
     loaded: LoadedConfig,
     state: Option<TrainState>,
@@ -168,11 +184,11 @@ struct Pcd {
 }
 
 impl Pcd {
-    fn new(iters: u64) -> Result<Self> {
+    fn new(toml: &str, iters: u64) -> Result<Self> {
         let dir = std::env::temp_dir().join(format!("ebm-compare-pcd-{}", std::process::id()));
         std::fs::create_dir_all(&dir)?;
         let path = dir.join("pcd.toml");
-        std::fs::write(&path, crate::PCD_TWO_MOONS)?;
+        std::fs::write(&path, toml)?;
         let loaded = load(&path, &[]);
         std::fs::remove_dir_all(&dir)?;
         Ok(Pcd {

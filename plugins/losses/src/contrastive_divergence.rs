@@ -7,6 +7,7 @@
 //! The α term keeps energies near zero; without it PCD on two moons drifts until E(data) ≈ −E(x⁻)
 //! grows without bound (TorchEBM's default α = 1e-3 collapses, see the README).
 
+use crate::augment::AugmentParams;
 use candle_core::backprop::GradStore;
 use candle_core::{Tensor, D};
 use ebm_core::{
@@ -31,6 +32,14 @@ pub struct CdParams {
     pub init: ChainInit,
     /// α, the weight of the energy L2 regulariser.
     pub energy_reg: f64,
+    /// Random flips, shifts and noise applied to replay-buffer chains before the sampler
+    /// advances them (images, persistent chains only).
+    #[serde(skip_serializing_if = "is_inactive")]
+    pub augment: AugmentParams,
+}
+
+fn is_inactive(a: &AugmentParams) -> bool {
+    !a.is_active()
 }
 
 impl Default for CdParams {
@@ -44,6 +53,7 @@ impl Default for CdParams {
             reinit_prob: 0.05,
             init: ChainInit::default(),
             energy_reg: 0.1,
+            augment: AugmentParams::default(),
         }
     }
 }
@@ -67,6 +77,13 @@ impl CdParams {
             return Err(Error::config(
                 key("energy_reg"),
                 format!("must be >= 0, got {}", self.energy_reg),
+            ));
+        }
+        self.augment.validate(&key("augment"))?;
+        if self.augment.is_active() && !self.persistent {
+            return Err(Error::config(
+                key("augment"),
+                "augments replay-buffer chains: it needs `persistent = true`",
             ));
         }
         self.init.validate(&key("init"))
@@ -107,9 +124,13 @@ impl ContrastiveDivergence {
             }
             None => None,
         };
-        let start = drawn
-            .as_ref()
-            .map_or_else(|| batch.detach(), |d| d.x.clone());
+        let start = match &drawn {
+            Some(d) if self.params.augment.is_active() => {
+                self.params.augment.apply(&d.x, ctx.rng)?
+            }
+            Some(d) => d.x.clone(),
+            None => batch.detach(),
+        };
         let view = model.detached();
         let mut chains = Chains::new(start);
         run_chains(
@@ -211,6 +232,11 @@ impl Loss for ContrastiveDivergence {
     }
 
     fn init(&mut self, input_shape: &[usize], rng: &mut Rng) -> Result<()> {
+        if self.params.augment.is_active() {
+            self.params
+                .augment
+                .check_shape(input_shape, "loss.augment")?;
+        }
         if self.params.persistent {
             self.bank = Some(ChainBank::new(
                 self.params.buffer_capacity,

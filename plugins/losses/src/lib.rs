@@ -12,6 +12,7 @@
 //! Linking this crate is what makes the names available; [`link`] exists so a binary can force
 //! the linker to keep it.
 
+mod augment;
 mod contrastive_divergence;
 mod denoising_score_matching;
 mod equilibrium_matching;
@@ -20,6 +21,7 @@ mod path;
 mod score_matching;
 mod sliced_score_matching;
 
+pub use augment::AugmentParams;
 pub use contrastive_divergence::{CdParams, ContrastiveDivergence};
 pub use denoising_score_matching::{DenoisingScoreMatching, DsmParams, SigmaLadder};
 pub use equilibrium_matching::{EqmParams, EquilibriumMatching, GradientScale};

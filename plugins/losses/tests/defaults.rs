@@ -85,6 +85,7 @@ fn the_default_values_are_those_of_earlier_releases() {
                 std: 1.0
             },
             energy_reg: 0.1,
+            augment: ebm_losses::AugmentParams::default(),
         }
     );
     assert_eq!(
