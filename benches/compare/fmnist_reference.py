@@ -1,4 +1,5 @@
-"""A plain PyTorch implementation of ebm's Fashion-MNIST conv recipe (examples/fashion_mnist.toml),
+"""A plain PyTorch implementation of ebm's Fashion-MNIST conv recipe
+(docs/experiments/fashion_mnist_conv_shortrun.toml; see docs/fashion_mnist_conv.md),
 written the way the IGEBM / short-run-MCMC seed code is: the same conv energy, Langevin sampler,
 contrastive-divergence loss with the energy L2 regulariser, Adam, gradient clipping and EMA of
 the weights. Two uses:
@@ -11,8 +12,7 @@ the weights. Two uses:
         python benches/compare/fmnist_reference.py train --seconds 1800 --out runs/torch_ref
         ./target/release/ebm-launch eval runs/fashion_mnist --samples runs/torch_ref/samples.npy
 
-Everything reads the recipe from RECIPE below, which mirrors examples/fashion_mnist.toml; keep
-the two in step.
+Everything reads the recipe from RECIPE below, which mirrors that TOML; keep the two in step.
 """
 
 import argparse
