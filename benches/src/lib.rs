@@ -36,9 +36,10 @@ batch_size = 256
 "#;
 
 /// One training iteration of the Fashion-MNIST conv recipe
-/// (docs/experiments/fashion_mnist_conv_shortrun.toml's model, sampler and loss; `benches/compare/fmnist_reference.py` is the PyTorch side): k = 40 Langevin
-/// steps from uniform noise on 64 chains, then the parameter update on 64 + 64 images. The data
-/// dir is filled in by the workload.
+/// (docs/experiments/fashion_mnist_conv_shortrun.toml's model, sampler and loss;
+/// `benches/compare/fmnist_reference.py` is the PyTorch side): k = 40 Langevin steps from
+/// uniform noise on 64 chains, then the parameter update on 64 + 64 images. The data dir is
+/// filled in by the workload.
 pub const CD_CONV_FMNIST: &str = r#"
 seed = 0
 [data]
