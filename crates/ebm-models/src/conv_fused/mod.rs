@@ -110,8 +110,9 @@ impl<T: Real> ConvLayer<T> {
         Ok(z)
     }
 
-    /// ∂E/∂input = col2im(Wᵀ · g) for g = ∂E/∂z `[C_out, images·H_out·W_out]`, written (not
-    /// added) into `dst` laid out as `st`.
+    /// ∂E/∂input = col2im(Wᵀ · g) for g = ∂E/∂z `[C_out, images·H_out·W_out]`, added into `dst`
+    /// laid out as `st`. Callers pass zeros: col2im no longer clears `dst` itself, which saved
+    /// a second pass over memory they had just zeroed.
     pub fn backward(
         &self,
         g: &[T],
