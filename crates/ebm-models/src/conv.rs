@@ -27,7 +27,7 @@
 //!   autograd view does. Other devices and dtypes fall back to candle's ops and autograd;
 //!   [`ConvNet::detached_autograd`] forces that path (tests and benches compare the two).
 
-use crate::conv_fused::{FusedConvNet, LayerGrads};
+use crate::conv_fused::{FusedConvNet, GroupPasses, LayerGrads};
 use crate::image_energy::{ImageEnergy, RowWeights};
 use crate::layer::{self, Act, Builder, Layer, Pool};
 use crate::Activation;

@@ -24,7 +24,7 @@
 //! spectral_norm = true
 //! ```
 
-use crate::conv_fused::{FusedResNet, LayerGrads, ResBlockSpec, RowWeights};
+use crate::conv_fused::{FusedResNet, GroupPasses, LayerGrads, ResBlockSpec, RowWeights};
 use crate::image_energy::ImageEnergy;
 use crate::layer::{self, Act, Builder, Layer, Pool};
 use crate::Activation;

@@ -58,17 +58,18 @@ fn conv(channels: usize, kernel: usize, stride: usize, padding: usize) -> ConvLa
     }
 }
 
-fn check_conv(name: &str, config: &ConvConfig, shape: &[usize]) {
-    let build = || {
-        let mut r = rng::stream(4, "init", 0);
-        ConvNet::new_with_dtype(config, &shape[1..], &mut r, &Device::Cpu, DType::F64).unwrap()
-    };
+/// The trainable model's fused gradients (`fused`) against autograd on a twin from the same
+/// seed, on `shape` images.
+fn check<M: Model>(
+    name: &str,
+    build: impl Fn() -> M,
+    fused: impl Fn(&M, &Tensor) -> (Vec<f64>, Vec<Tensor>),
+    shape: &[usize],
+) {
     let (fused_model, autograd_model) = (build(), build());
     let x = images(21, shape, DType::F64);
     let (e_ref, g_ref) = autograd_grads(&autograd_model, &x);
-    let (e, g) = fused_model
-        .fused_param_grads::<f64>(&x, &mut |e| Ok(row_weights(e)))
-        .unwrap();
+    let (e, g) = fused(&fused_model, &x);
     let de = e
         .iter()
         .zip(&e_ref)
@@ -76,6 +77,18 @@ fn check_conv(name: &str, config: &ConvConfig, shape: &[usize]) {
     assert!(de < 1e-10, "{name}: energies differ by {de:e}");
     let names: Vec<String> = fused_model.params().into_iter().map(|p| p.name).collect();
     compare(name, &names, &g, &g_ref, 1e-10);
+}
+
+fn check_conv(name: &str, config: &ConvConfig, shape: &[usize]) {
+    let build = || {
+        let mut r = rng::stream(4, "init", 0);
+        ConvNet::new_with_dtype(config, &shape[1..], &mut r, &Device::Cpu, DType::F64).unwrap()
+    };
+    let fused = |m: &ConvNet, x: &Tensor| {
+        m.fused_param_grads::<f64>(x, &mut |e| Ok(row_weights(e)))
+            .unwrap()
+    };
+    check(name, build, fused, shape);
 }
 
 #[test]
@@ -135,19 +148,11 @@ fn check_resnet(name: &str, config: &ResNetConfig, shape: &[usize]) {
         let mut r = rng::stream(5, "init", 0);
         ResNet::new_with_dtype(config, &shape[1..], &mut r, &Device::Cpu, DType::F64).unwrap()
     };
-    let (fused_model, autograd_model) = (build(), build());
-    let x = images(22, shape, DType::F64);
-    let (e_ref, g_ref) = autograd_grads(&autograd_model, &x);
-    let (e, g) = fused_model
-        .fused_param_grads::<f64>(&x, &mut |e| Ok(row_weights(e)))
-        .unwrap();
-    let de = e
-        .iter()
-        .zip(&e_ref)
-        .fold(0f64, |m, (a, b)| m.max((a - b).abs()));
-    assert!(de < 1e-10, "{name}: energies differ by {de:e}");
-    let names: Vec<String> = fused_model.params().into_iter().map(|p| p.name).collect();
-    compare(name, &names, &g, &g_ref, 1e-10);
+    let fused = |m: &ResNet, x: &Tensor| {
+        m.fused_param_grads::<f64>(x, &mut |e| Ok(row_weights(e)))
+            .unwrap()
+    };
+    check(name, build, fused, shape);
 }
 
 #[test]

@@ -310,6 +310,71 @@ pub(super) fn param_grad_groups<T: Real, S: Send>(
     Ok((energy, sum_groups(grads)))
 }
 
+/// A fused image energy as passes over one group of images; [`GroupPasses::run`] (E and ∇ₓE)
+/// and [`GroupPasses::param_grads`] (E and the layers' gradients) are written once on top.
+pub(crate) trait GroupPasses<T: Real>: Sync {
+    /// What a group's forward keeps for its backward.
+    type Acts: Send;
+
+    /// `[C, H, W]` of one input image.
+    fn input(&self) -> [usize; 3];
+
+    /// The forward of the `images` images of `x`.
+    fn forward_group(&self, x: &[T], images: usize, threads: usize) -> Result<Self::Acts>;
+
+    /// The energies of a forward's images into `e`.
+    fn energies(&self, acts: &Self::Acts, e: &mut [T]) -> Result<()>;
+
+    /// The backward of one group's forward, seeded with ∂/∂Eᵢ = `seed`ᵢ (1 without a seed):
+    /// ∇ₓ into `grad` and the layers' gradients added into `params`, each where asked for.
+    fn backward_group(
+        &self,
+        x: &[T],
+        acts: Self::Acts,
+        seed: Option<&[T]>,
+        grad: Option<&mut [T]>,
+        params: Option<&mut Vec<LayerGrads<T>>>,
+        threads: usize,
+    ) -> Result<()>;
+
+    /// Zero gradients for every layer, in `layers()` order (the head last).
+    fn zero_grads(&self) -> Vec<LayerGrads<T>>;
+
+    /// E for every image of `x` (`[B, C, H, W]` row-major), and ∇ₓE (same layout) if
+    /// `want_grad`.
+    fn run(&self, x: &[T], want_grad: bool) -> Result<(Vec<T>, Option<Vec<T>>)> {
+        run_groups(self.input(), x, want_grad, |x, e, grad, threads| {
+            let acts = self.forward_group(x, e.len(), threads)?;
+            self.energies(&acts, e)?;
+            match grad {
+                Some(grad) => self.backward_group(x, acts, None, Some(grad), None, threads),
+                None => Ok(()),
+            }
+        })
+    }
+
+    /// E of every image of `x` and the gradients of Σᵢ cᵢ·E(xᵢ) with respect to every layer's
+    /// effective weight and bias, where c = `weights(E)`.
+    fn param_grads(
+        &self,
+        x: &[T],
+        weights: &mut RowWeights<'_, T>,
+    ) -> Result<(Vec<T>, Vec<LayerGrads<T>>)> {
+        let forward = |x: &[T], images: usize, threads: usize| {
+            let acts = self.forward_group(x, images, threads)?;
+            let mut e = vec![T::ZERO; images];
+            self.energies(&acts, &mut e)?;
+            Ok((acts, e))
+        };
+        let backward = |x: &[T], acts: Self::Acts, c: &[T], threads: usize| {
+            let mut grads = self.zero_grads();
+            self.backward_group(x, acts, Some(c), None, Some(&mut grads), threads)?;
+            Ok(grads)
+        };
+        param_grad_groups(self.input(), x, weights, forward, backward)
+    }
+}
+
 /// The factor a pool applies to the sum over a map's pixels.
 pub(super) fn pool_scale(pool: Pool, (h, w): (usize, usize)) -> f64 {
     match pool {
@@ -403,41 +468,15 @@ impl<T: Real> FusedConvNet<T> {
             },
         })
     }
+}
 
-    /// E for every image of `x` (`[B, C, H, W]` row-major), and ∇ₓE (same layout) if `want_grad`.
-    pub fn run(&self, x: &[T], want_grad: bool) -> Result<(Vec<T>, Option<Vec<T>>)> {
-        run_groups(self.input, x, want_grad, |x, e, grad, threads| {
-            let acts = self.forward_group(x, e.len(), threads)?;
-            self.energies(&acts, e)?;
-            match grad {
-                Some(grad) => self.backward_group(x, acts, None, Some(grad), None, threads),
-                None => Ok(()),
-            }
-        })
+impl<T: Real> GroupPasses<T> for FusedConvNet<T> {
+    type Acts = Activations<T>;
+
+    fn input(&self) -> [usize; 3] {
+        self.input
     }
 
-    /// E of every image of `x` and the gradients of Σᵢ cᵢ·E(xᵢ) with respect to every layer's
-    /// effective weight and bias (the convs, then the head), where c = `weights(E)`.
-    pub fn param_grads(
-        &self,
-        x: &[T],
-        weights: &mut dyn FnMut(&[T]) -> Result<Vec<T>>,
-    ) -> Result<(Vec<T>, Vec<LayerGrads<T>>)> {
-        let forward = |x: &[T], images: usize, threads: usize| {
-            let acts = self.forward_group(x, images, threads)?;
-            let mut e = vec![T::ZERO; images];
-            self.energies(&acts, &mut e)?;
-            Ok((acts, e))
-        };
-        let backward = |x: &[T], acts: Activations<T>, c: &[T], threads: usize| {
-            let mut grads = self.zero_grads();
-            self.backward_group(x, acts, Some(c), None, Some(&mut grads), threads)?;
-            Ok(grads)
-        };
-        param_grad_groups(self.input, x, weights, forward, backward)
-    }
-
-    /// Zero gradients for every conv and the head.
     fn zero_grads(&self) -> Vec<LayerGrads<T>> {
         let mut grads: Vec<LayerGrads<T>> = self
             .convs
@@ -448,7 +487,7 @@ impl<T: Real> FusedConvNet<T> {
         grads
     }
 
-    /// φ(z) and φ'(z) of every layer for the `images` images of `x`.
+    /// φ(z) and φ'(z) of every layer.
     fn forward_group(&self, x: &[T], images: usize, threads: usize) -> Result<Activations<T>> {
         let input = input_strides(self.input);
         let mut acts = Activations {
@@ -478,7 +517,6 @@ impl<T: Real> FusedConvNet<T> {
         Ok(acts)
     }
 
-    /// The head's energies of a forward's images into `e`.
     fn energies(&self, acts: &Activations<T>, e: &mut [T]) -> Result<()> {
         let (Some(last), Some(top)) = (acts.maps.last(), self.convs.last()) else {
             return Err(Error::shape("fused conv", "no conv layers"));
@@ -487,8 +525,6 @@ impl<T: Real> FusedConvNet<T> {
         Ok(())
     }
 
-    /// The backward of one group's forward, seeded with ∂/∂Eᵢ = `seed`ᵢ (1 without a seed):
-    /// ∇ₓ into `grad` and the layers' gradients added into `params`, each where asked for.
     fn backward_group(
         &self,
         x: &[T],
@@ -567,7 +603,7 @@ impl<T: Real> FusedConvNet<T> {
 }
 
 /// One group's forward, kept for its backward: φ(z) and φ'(z) per layer, `[C, G, H, W]`.
-struct Activations<T> {
+pub(crate) struct Activations<T> {
     maps: Vec<Vec<T>>,
     slopes: Vec<Vec<T>>,
     images: usize,

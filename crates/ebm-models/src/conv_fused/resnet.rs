@@ -6,8 +6,8 @@
 //! identity skip), and average pooling sends g/4 to each of the four inputs.
 
 use super::{
-    head, head_energy, input_strides, internal_strides, param_grad_groups, pool_scale, run_groups,
-    Act, ConvLayer, ConvSpec, LayerGrads, RowWeights,
+    head, head_energy, input_strides, internal_strides, pool_scale, Act, ConvLayer, ConvSpec,
+    GroupPasses, LayerGrads,
 };
 use crate::{Activation, Pool};
 use candle_core::Tensor;
@@ -43,7 +43,7 @@ pub(crate) struct FusedResNet<T> {
 }
 
 /// One block's forward, kept for its backward (`[C, G, H, W]` maps).
-struct BlockActs<T> {
+pub(crate) struct BlockActs<T> {
     /// The block's input (conv1's and the skip's).
     input: Vec<T>,
     /// φ(z₁), conv2's input.
@@ -53,7 +53,7 @@ struct BlockActs<T> {
 }
 
 /// One group's forward: every block's activations and the last map.
-struct Acts<T> {
+pub(crate) struct Acts<T> {
     blocks: Vec<BlockActs<T>>,
     last: Vec<T>,
     images: usize,
@@ -126,45 +126,6 @@ impl<T: Real> FusedResNet<T> {
         })
     }
 
-    /// E for every image of `x` (`[B, C, H, W]`), and ∇ₓE (same layout) if `want_grad`.
-    pub fn run(&self, x: &[T], want_grad: bool) -> Result<(Vec<T>, Option<Vec<T>>)> {
-        run_groups(self.input, x, want_grad, |x, e, grad, threads| {
-            let acts = self.forward_group(x, e.len(), threads)?;
-            head_energy(&acts.last, &self.head_w, self.head_b, self.last_pixels(), e);
-            match grad {
-                Some(grad) => self.backward_group(x, acts, None, Some(grad), None, threads),
-                None => Ok(()),
-            }
-        })
-    }
-
-    /// E of every image of `x` and the gradients of Σᵢ cᵢ·E(xᵢ) (c = `weights(E)`) with respect
-    /// to every layer's effective weight and bias: stem, each block's conv1, conv2, [skip], head.
-    pub fn param_grads(
-        &self,
-        x: &[T],
-        weights: &mut RowWeights<'_, T>,
-    ) -> Result<(Vec<T>, Vec<LayerGrads<T>>)> {
-        let forward = |x: &[T], images: usize, threads: usize| {
-            let acts = self.forward_group(x, images, threads)?;
-            let mut e = vec![T::ZERO; images];
-            head_energy(
-                &acts.last,
-                &self.head_w,
-                self.head_b,
-                self.last_pixels(),
-                &mut e,
-            );
-            Ok((acts, e))
-        };
-        let backward = |x: &[T], acts: Acts<T>, c: &[T], threads: usize| {
-            let mut grads = self.zero_grads();
-            self.backward_group(x, acts, Some(c), None, Some(&mut grads), threads)?;
-            Ok(grads)
-        };
-        param_grad_groups(self.input, x, weights, forward, backward)
-    }
-
     /// Every conv in `layers()` order, then nothing (the head is added by the caller).
     fn convs(&self) -> impl Iterator<Item = &ConvLayer<T>> {
         let blocks = self
@@ -175,6 +136,35 @@ impl<T: Real> FusedResNet<T> {
         [&self.stem].into_iter().chain(blocks)
     }
 
+    /// Pixels of the last map (after every stage's pooling).
+    fn last_pixels(&self) -> usize {
+        self.last_hw.0 * self.last_hw.1
+    }
+
+    /// z ← φ(z + b) row by row (a row per channel), returning φ'.
+    fn activate(&self, z: &mut [T], b: &[T]) -> Vec<T> {
+        let mut slope = vec![T::ZERO; z.len()];
+        let n = z.len() / b.len().max(1);
+        let rows = z.chunks_exact_mut(n).zip(slope.chunks_exact_mut(n));
+        for ((z, slope), &b) in rows.zip(b) {
+            self.act.apply(z, slope, b);
+        }
+        slope
+    }
+}
+
+impl<T: Real> GroupPasses<T> for FusedResNet<T> {
+    type Acts = Acts<T>;
+
+    fn input(&self) -> [usize; 3] {
+        self.input
+    }
+
+    fn energies(&self, acts: &Acts<T>, e: &mut [T]) -> Result<()> {
+        head_energy(&acts.last, &self.head_w, self.head_b, self.last_pixels(), e);
+        Ok(())
+    }
+
     fn zero_grads(&self) -> Vec<LayerGrads<T>> {
         let mut grads: Vec<LayerGrads<T>> = self
             .convs()
@@ -182,11 +172,6 @@ impl<T: Real> FusedResNet<T> {
             .collect();
         grads.push(LayerGrads::zeros(self.head_w.len(), 1));
         grads
-    }
-
-    /// Pixels of the last map (after every stage's pooling).
-    fn last_pixels(&self) -> usize {
-        self.last_hw.0 * self.last_hw.1
     }
 
     fn forward_group(&self, x: &[T], images: usize, threads: usize) -> Result<Acts<T>> {
@@ -232,8 +217,6 @@ impl<T: Real> FusedResNet<T> {
         })
     }
 
-    /// The backward of one group's forward, seeded with ∂/∂Eᵢ = `seed`ᵢ (1 without a seed):
-    /// ∇ₓ into `grad` and the layers' gradients added into `params`, each where asked for.
     fn backward_group(
         &self,
         x: &[T],
@@ -346,17 +329,6 @@ impl<T: Real> FusedResNet<T> {
                 .backward(&g, images, &mut cols, grad, input, threads),
             None => Ok(()),
         }
-    }
-
-    /// z ← φ(z + b) row by row (a row per channel), returning φ'.
-    fn activate(&self, z: &mut [T], b: &[T]) -> Vec<T> {
-        let mut slope = vec![T::ZERO; z.len()];
-        let n = z.len() / b.len().max(1);
-        let rows = z.chunks_exact_mut(n).zip(slope.chunks_exact_mut(n));
-        for ((z, slope), &b) in rows.zip(b) {
-            self.act.apply(z, slope, b);
-        }
-        slope
     }
 }
 
