@@ -109,7 +109,7 @@ class Trainer:
             d = r["ema_decay"]
             for a, p in zip(self.ema.parameters(), self.model.parameters()):
                 a.mul_(d).add_(p, alpha=1 - d)
-        return float(loss)
+        return loss.item()
 
     def sample(self, n, k, batch=500):
         out = []
