@@ -68,6 +68,15 @@ pub trait Sampler: Send {
         chains: &mut Chains,
         ctx: &mut StepCtx,
     ) -> Result<StepInfo>;
+
+    /// η when the move at chain step `step` of an `n_steps` run is x − η·∇E(x) followed by
+    /// terms that do not involve ∇E (noise, clamping): the Langevin family. A loss that
+    /// differentiates through the last move with respect to the energy's parameters (the KL
+    /// term of contrastive divergence) needs it. `None` (the default) for every other move.
+    fn drift_step(&self, step: u64, n_steps: u64) -> Option<f64> {
+        let _ = (step, n_steps);
+        None
+    }
 }
 
 /// Summary of a sampling run.

@@ -6,12 +6,17 @@
 //! from noise with probability `reinit_prob`, and writes the advanced chains back to their slots.
 //! The α term keeps energies near zero; without it PCD on two moons drifts until E(data) ≈ −E(x⁻)
 //! grows without bound (TorchEBM's default α = 1e-3 collapses, see the README).
+//!
+//! `kl_weight = w > 0` adds w·L_KL, the KL term of Improved CD (Du et al. 2021, [`crate::kl`]):
+//! the gradient through the sampler's last move with the energy's weights frozen. It needs a
+//! Langevin-type sampler ([`ebm_core::Sampler::drift_step`]).
 
 use crate::augment::AugmentParams;
+use crate::kl::kl_term;
 use candle_core::backprop::GradStore;
 use candle_core::{Tensor, D};
 use ebm_core::{
-    run_chains, ChainBank, ChainInit, Chains, Error, Loss, LossOut, Model, PluginArgs, Result, Rng,
+    ChainBank, ChainInit, Chains, Error, Loss, LossOut, Model, PluginArgs, Result, Rng, StepCtx,
     TrainCtx,
 };
 use serde::{Deserialize, Serialize};
@@ -36,10 +41,17 @@ pub struct CdParams {
     /// advances them (images, persistent chains only).
     #[serde(skip_serializing_if = "is_inactive")]
     pub augment: AugmentParams,
+    /// w, the weight of the KL term (0: plain CD).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub kl_weight: f64,
 }
 
 fn is_inactive(a: &AugmentParams) -> bool {
     !a.is_active()
+}
+
+fn is_zero(w: &f64) -> bool {
+    *w == 0.0
 }
 
 impl Default for CdParams {
@@ -54,6 +66,7 @@ impl Default for CdParams {
             init: ChainInit::default(),
             energy_reg: 0.1,
             augment: AugmentParams::default(),
+            kl_weight: 0.0,
         }
     }
 }
@@ -79,6 +92,12 @@ impl CdParams {
                 format!("must be >= 0, got {}", self.energy_reg),
             ));
         }
+        if !(self.kl_weight >= 0.0 && self.kl_weight.is_finite()) {
+            return Err(Error::config(
+                key("kl_weight"),
+                format!("must be >= 0, got {}", self.kl_weight),
+            ));
+        }
         self.augment.validate(&key("augment"))?;
         if self.augment.is_active() && !self.persistent {
             return Err(Error::config(
@@ -88,6 +107,13 @@ impl CdParams {
         }
         self.init.validate(&key("init"))
     }
+}
+
+/// The negatives of one step, and the state before the sampler's last move with that move's η
+/// when the KL term needs them.
+struct Negatives {
+    x: Tensor,
+    last_move: Option<(Tensor, f64)>,
 }
 
 pub struct ContrastiveDivergence {
@@ -112,7 +138,7 @@ impl ContrastiveDivergence {
         model: &dyn Model,
         batch: &Tensor,
         ctx: &mut TrainCtx,
-    ) -> Result<Tensor> {
+    ) -> Result<Negatives> {
         let n = batch.dims()[0];
         let drawn = match self.bank.as_ref() {
             Some(bank) => Some(bank.draw(n, self.params.reinit_prob, ctx.rng, batch.device())?),
@@ -131,32 +157,72 @@ impl ContrastiveDivergence {
             Some(d) => d.x.clone(),
             None => batch.detach(),
         };
+        let k = self.params.k;
+        let kl_eta = if self.params.kl_weight > 0.0 {
+            Some(ctx.sampler.drift_step(k - 1, k).ok_or_else(|| {
+                Error::config(
+                    "loss.kl_weight",
+                    format!(
+                        "the KL term differentiates through the sampler's last move \
+                         x − η·∇E(x); sampler `{}` makes no such move (use langevin, \
+                         annealed_langevin or gradient_descent)",
+                        ctx.sampler.name()
+                    ),
+                )
+            })?)
+        } else {
+            None
+        };
         let view = model.detached();
         let mut chains = Chains::new(start);
-        run_chains(
-            ctx.sampler,
-            view.as_ref(),
-            &mut chains,
-            self.params.k,
-            ctx.rng,
-        )?;
-        let neg = chains.into_x();
-        if let (Some(bank), Some(d)) = (self.bank.as_mut(), drawn) {
-            bank.write_back(&d.slots, &neg)?;
+        let mut before_last = None;
+        for step in 0..k {
+            if step + 1 == k && kl_eta.is_some() {
+                before_last = Some(chains.x().clone());
+            }
+            let mut step_ctx = StepCtx {
+                rng: ctx.rng,
+                step,
+                n_steps: k,
+            };
+            ctx.sampler
+                .step(view.as_ref(), &mut chains, &mut step_ctx)?;
         }
-        Ok(neg)
+        let x = chains.into_x();
+        if let (Some(bank), Some(d)) = (self.bank.as_mut(), drawn) {
+            bank.write_back(&d.slots, &x)?;
+        }
+        Ok(Negatives {
+            x,
+            last_move: before_last.zip(kl_eta),
+        })
+    }
+
+    /// w·L_KL of these negatives, when the KL term is on.
+    fn kl_loss(&self, model: &dyn Model, neg: &Negatives) -> Result<Option<Tensor>> {
+        match &neg.last_move {
+            Some((before, eta)) => {
+                let kl = kl_term(model, before, &neg.x, *eta)?;
+                Ok(Some((kl * self.params.kl_weight)?))
+            }
+            None => Ok(None),
+        }
     }
 
     /// The loss on the data and given negatives, by ops (what autograd differentiates).
-    fn loss_on(&self, model: &dyn Model, batch: &Tensor, neg: &Tensor) -> Result<LossOut> {
+    fn loss_on(&self, model: &dyn Model, batch: &Tensor, negatives: &Negatives) -> Result<LossOut> {
         let n = batch.dims()[0];
+        let neg = &negatives.x;
         // One forward over [x⁺; x⁻] instead of two: half the kernel launches and allocations.
         let e = model.energy(&Tensor::cat(&[batch, neg], 0)?)?;
         let (e_pos, e_neg) = (e.narrow(0, 0, n)?, e.narrow(0, n, n)?);
         let (m_pos, m_neg) = (e_pos.mean(D::Minus1)?, e_neg.mean(D::Minus1)?);
         let reg = ((e_pos.sqr()?.mean(D::Minus1)? + e_neg.sqr()?.mean(D::Minus1)?)?
             * self.params.energy_reg)?;
-        let loss = ((&m_pos - &m_neg)? + reg)?;
+        let mut loss = ((&m_pos - &m_neg)? + reg)?;
+        if let Some(kl) = self.kl_loss(model, negatives)? {
+            loss = (loss + kl)?;
+        }
         let scalar = |t: &Tensor| t.to_dtype(candle_core::DType::F64)?.to_scalar::<f64>();
         let (e_data, e_samples) = (scalar(&m_pos)?, scalar(&m_neg)?);
         Ok(LossOut {
@@ -269,7 +335,7 @@ impl Loss for ContrastiveDivergence {
     ) -> Result<Option<(LossOut, GradStore)>> {
         let n = batch.dims()[0];
         let neg = self.negatives(model, batch, ctx)?;
-        let x = Tensor::cat(&[batch, &neg], 0)?;
+        let x = Tensor::cat(&[batch, &neg.x], 0)?;
         let mut stats = None;
         let alpha = self.params.energy_reg;
         let fused = model.energy_param_grads(&x, &mut |e| {
@@ -277,7 +343,7 @@ impl Loss for ContrastiveDivergence {
             stats = Some(s);
             Ok(c)
         })?;
-        let (grads, s) = match (fused, stats) {
+        let (mut grads, s) = match (fused, stats) {
             (Some((_, grads)), Some(s)) => (grads, s),
             _ => {
                 let out = self.loss_on(model, batch, &neg)?;
@@ -285,7 +351,21 @@ impl Loss for ContrastiveDivergence {
                 return Ok(Some((out, grads)));
             }
         };
-        let loss = s.m_pos - s.m_neg + alpha * (s.sq_pos + s.sq_neg);
+        let mut loss = s.m_pos - s.m_neg + alpha * (s.sq_pos + s.sq_neg);
+        if let Some(kl) = self.kl_loss(model, &neg)? {
+            // The KL term's gradients by autograd, added to the fused CD gradients.
+            let kl_grads = kl.backward()?;
+            for p in model.params() {
+                if let Some(g) = kl_grads.get(p.var.as_tensor()) {
+                    let sum = match grads.get(p.var.as_tensor()) {
+                        Some(cd) => (cd + g)?,
+                        None => g.clone(),
+                    };
+                    grads.insert(p.var.as_tensor(), sum);
+                }
+            }
+            loss += kl.to_dtype(candle_core::DType::F64)?.to_scalar::<f64>()?;
+        }
         Ok(Some((
             LossOut {
                 loss: Tensor::new(loss as f32, batch.device())?,

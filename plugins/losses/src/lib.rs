@@ -1,7 +1,7 @@
 //! Built-in losses, each registered by name for `[loss] kind = "..."`:
 //!
 //! - `contrastive_divergence`: CD-k and persistent CD with a replay buffer and energy L2
-//!   regularisation.
+//!   regularisation, and the KL term of Improved CD (`kl_weight`).
 //! - `score_matching`: Hyvärinen's objective, exact or Hutchinson Hessian trace.
 //! - `sliced_score_matching`: the variance-reduced sliced objective (Song et al. 2019).
 //! - `denoising_score_matching`: one noise level or a geometric ladder (Vincent; Song & Ermon).
@@ -17,6 +17,7 @@ mod contrastive_divergence;
 mod denoising_score_matching;
 mod equilibrium_matching;
 mod flow_matching;
+pub mod kl;
 mod path;
 mod score_matching;
 mod sliced_score_matching;

@@ -97,4 +97,8 @@ impl Sampler for AnnealedLangevin {
             .langevin_at(ctx.step)
             .step_at(energy, chains, ctx.rng, ctx.step)
     }
+
+    fn drift_step(&self, step: u64, _n_steps: u64) -> Option<f64> {
+        Some(self.params.step_size.value(step))
+    }
 }

@@ -83,4 +83,8 @@ impl Sampler for GradientDescent {
     ) -> Result<StepInfo> {
         self.inner.step(energy, chains, ctx)
     }
+
+    fn drift_step(&self, step: u64, n_steps: u64) -> Option<f64> {
+        self.inner.drift_step(step, n_steps)
+    }
 }

@@ -102,6 +102,10 @@ impl Sampler for Langevin {
     ) -> Result<StepInfo> {
         self.params.step_at(energy, chains, ctx.rng, ctx.step)
     }
+
+    fn drift_step(&self, step: u64, _n_steps: u64) -> Option<f64> {
+        Some(self.params.step_size.value(step))
+    }
 }
 
 impl Langevin {

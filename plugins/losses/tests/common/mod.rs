@@ -104,3 +104,13 @@ pub fn forward(loss: &mut dyn Loss, model: &dyn Model, batch: &Tensor, seed: u64
 pub fn scalar(t: &Tensor) -> f64 {
     t.to_dtype(DType::F64).unwrap().to_scalar::<f64>().unwrap()
 }
+
+/// Every element of a tensor, flattened, as f64.
+pub fn values(t: &Tensor) -> Vec<f64> {
+    t.flatten_all()
+        .unwrap()
+        .to_dtype(DType::F64)
+        .unwrap()
+        .to_vec1::<f64>()
+        .unwrap()
+}
