@@ -5,34 +5,10 @@
 mod common;
 
 use candle_core::{DType, Device, Tensor};
-use common::{loss_from, points, FixedNegatives};
-use ebm_core::{rng, Energy, Loss, LossOut, Model, Param, Result, TrainCtx};
+use common::{loss_from, points, AutogradOnly, FixedNegatives};
+use ebm_core::{rng, Loss, LossOut, Model, TrainCtx};
 use ebm_models::{Activation, Mlp, MlpConfig};
 use ebm_train::{AdamW, OptimConfig};
-
-/// The MLP with its fused parameter-gradient path hidden, so the loss falls back to autograd.
-struct AutogradOnly(Mlp);
-
-impl Energy for AutogradOnly {
-    fn energy(&self, x: &Tensor) -> Result<Tensor> {
-        self.0.energy(x)
-    }
-    fn energy_and_grad(&self, x: &Tensor) -> Result<(Tensor, Tensor)> {
-        self.0.energy_and_grad(x)
-    }
-}
-
-impl Model for AutogradOnly {
-    fn params(&self) -> Vec<Param> {
-        self.0.params()
-    }
-    fn detached(&self) -> Box<dyn Energy> {
-        self.0.detached()
-    }
-    fn input_shape(&self) -> Vec<usize> {
-        self.0.input_shape()
-    }
-}
 
 fn mlp(activation: Activation) -> Mlp {
     let config = MlpConfig {

@@ -86,6 +86,7 @@ fn the_default_values_are_those_of_earlier_releases() {
             },
             energy_reg: 0.1,
             augment: ebm_losses::AugmentParams::default(),
+            kl_weight: 0.0,
         }
     );
     assert_eq!(

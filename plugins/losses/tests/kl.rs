@@ -6,8 +6,8 @@
 mod common;
 
 use candle_core::{DType, Device, Tensor};
-use common::{loss_from, points, scalar, Quadratic};
-use ebm_core::{rng, Energy, Model, Rng, TrainCtx};
+use common::{loss_from, points, scalar, AutogradOnly, Quadratic};
+use ebm_core::{rng, Model, Rng, TrainCtx};
 use ebm_losses::kl::kl_term;
 use ebm_models::{Activation, ConvConfig, ConvLayerConfig, ConvNet, Mlp, MlpConfig, Pool};
 use ebm_samplers::{Langevin, LangevinParams, Mala, MalaParams};
@@ -116,27 +116,6 @@ fn images(seed: u64) -> Tensor {
 fn kl_gradient_matches_finite_differences_for_a_strided_conv() {
     let (frozen, moved) = (conv_f64(), conv_f64());
     check_fd(&frozen, &moved, &images(1), &images(2), 0.7);
-}
-
-/// The MLP with its fused paths hidden: ∇ₓE and the parameter gradients from autograd.
-struct AutogradOnly(Mlp);
-
-impl Energy for AutogradOnly {
-    fn energy(&self, x: &Tensor) -> ebm_core::Result<Tensor> {
-        self.0.energy(x)
-    }
-}
-
-impl Model for AutogradOnly {
-    fn params(&self) -> Vec<ebm_core::Param> {
-        self.0.params()
-    }
-    fn detached(&self) -> Box<dyn Energy> {
-        self.0.detached()
-    }
-    fn input_shape(&self) -> Vec<usize> {
-        self.0.input_shape()
-    }
 }
 
 fn mlp() -> Mlp {

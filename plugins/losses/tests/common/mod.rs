@@ -114,3 +114,27 @@ pub fn values(t: &Tensor) -> Vec<f64> {
         .to_vec1::<f64>()
         .unwrap()
 }
+
+/// The MLP with its fused parameter-gradient path hidden, so the loss falls back to autograd.
+pub struct AutogradOnly(pub Mlp);
+
+impl Energy for AutogradOnly {
+    fn energy(&self, x: &Tensor) -> Result<Tensor> {
+        self.0.energy(x)
+    }
+    fn energy_and_grad(&self, x: &Tensor) -> Result<(Tensor, Tensor)> {
+        self.0.energy_and_grad(x)
+    }
+}
+
+impl Model for AutogradOnly {
+    fn params(&self) -> Vec<Param> {
+        self.0.params()
+    }
+    fn detached(&self) -> Box<dyn Energy> {
+        self.0.detached()
+    }
+    fn input_shape(&self) -> Vec<usize> {
+        self.0.input_shape()
+    }
+}
