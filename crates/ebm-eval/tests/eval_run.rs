@@ -3,11 +3,11 @@
 //! noise ceilings, mode coverage, OOD AUROCs and figures, with the classifier trained once, cached and then reused; a folder that is not a
 //! run is an error naming it.
 
+mod common;
+
 use ebm_eval::ais::AisConfig;
 use ebm_eval::classifier::ClassifierConfig;
-use ebm_eval::{evaluate_run, EvalHooks, EvalRunOptions};
-use ebm_train::{load, Start, Trainer};
-use std::path::Path;
+use ebm_eval::{evaluate_run, EvalRunOptions};
 
 /// The two-moons example shrunk to a few seconds: enough training that exp(−E) holds its mass
 /// near the moons.
@@ -39,51 +39,10 @@ n_samples = 500
 steps = 200
 "#;
 
-const IMAGES: &str = r#"
-seed = 3
-[data]
-kind = "cifar10"
-dir = "DATA"
-[model]
-kind = "mlp"
-hidden = [8]
-[sampler]
-kind = "langevin"
-step_size = 1.0
-noise_scale = 0.005
-clamp = [-1.0, 1.0]
-[loss]
-kind = "contrastive_divergence"
-k = 2
-buffer_capacity = 32
-init = { kind = "uniform", low = -1.0, high = 1.0 }
-[train]
-steps = 2
-batch_size = 8
-plot_every = 0
-checkpoint_every = 2
-[eval]
-n_samples = 16
-steps = 2
-init = { kind = "uniform", low = -1.0, high = 1.0 }
-"#;
-
-fn train(dir: &Path, text: &str) -> std::path::PathBuf {
-    ebm_samplers::link();
-    ebm_losses::link();
-    let config = dir.join("run.toml");
-    std::fs::write(&config, text).unwrap();
-    let run = dir.join("run");
-    Trainer::new(&load(&config, &[]).unwrap(), &run, Start::Fresh)
-        .and_then(|mut t| t.run(&mut EvalHooks::new()))
-        .unwrap();
-    run
-}
-
 #[test]
 fn a_two_moons_run_gets_ais_log_z_and_a_test_log_likelihood() {
     let tmp = tempfile::tempdir().unwrap();
-    let run = train(tmp.path(), TWO_MOONS);
+    let run = common::train(tmp.path(), TWO_MOONS);
     let opts = EvalRunOptions {
         ais: AisConfig {
             chains: 64,
@@ -122,9 +81,7 @@ fn a_two_moons_run_gets_ais_log_z_and_a_test_log_likelihood() {
 #[test]
 fn an_image_run_gets_fid_kid_and_ood_auroc_with_a_cached_classifier() {
     let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("cifar");
-    ebm_data::write_synthetic_cifar(&data, 40, 99).unwrap();
-    let run = train(tmp.path(), &IMAGES.replace("DATA", data.to_str().unwrap()));
+    let run = common::tiny_image_run(tmp.path());
     let classifier = tmp.path().join("cache").join("classifier.safetensors");
     let opts = EvalRunOptions {
         classifier: Some(classifier.clone()),

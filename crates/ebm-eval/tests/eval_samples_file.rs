@@ -4,12 +4,14 @@
 //! data scores at the floor and N(0, I) noise at the ceiling; the model-only numbers (AIS, OOD
 //! AUROC, the replay buffer's) are those of `--n N`; bad files are user errors naming the file.
 
+mod common;
+
 use candle_core::{DType, Device, Tensor};
 use ebm_core::rng;
 use ebm_eval::ais::AisConfig;
 use ebm_eval::classifier::ClassifierConfig;
-use ebm_eval::{evaluate_run, EvalHooks, EvalRunOptions, EvalRunReport};
-use ebm_train::{load, Start, Trainer};
+use ebm_eval::{evaluate_run, EvalRunOptions, EvalRunReport};
+use ebm_train::load;
 use std::path::{Path, PathBuf};
 
 /// Two moons, trained briefly: the model's quality does not matter here.
@@ -38,47 +40,6 @@ n_samples = 400
 steps = 20
 "#;
 
-const IMAGES: &str = r#"
-seed = 3
-[data]
-kind = "cifar10"
-dir = "DATA"
-[model]
-kind = "mlp"
-hidden = [8]
-[sampler]
-kind = "langevin"
-step_size = 1.0
-noise_scale = 0.005
-clamp = [-1.0, 1.0]
-[loss]
-kind = "contrastive_divergence"
-k = 2
-buffer_capacity = 32
-init = { kind = "uniform", low = -1.0, high = 1.0 }
-[train]
-steps = 2
-batch_size = 8
-plot_every = 0
-checkpoint_every = 2
-[eval]
-n_samples = 16
-steps = 2
-init = { kind = "uniform", low = -1.0, high = 1.0 }
-"#;
-
-fn train(dir: &Path, text: &str) -> PathBuf {
-    ebm_samplers::link();
-    ebm_losses::link();
-    let config = dir.join("run.toml");
-    std::fs::write(&config, text).unwrap();
-    let run = dir.join("run");
-    Trainer::new(&load(&config, &[]).unwrap(), &run, Start::Fresh)
-        .and_then(|mut t| t.run(&mut EvalHooks::new()))
-        .unwrap();
-    run
-}
-
 fn ais() -> AisConfig {
     AisConfig {
         chains: 32,
@@ -102,7 +63,7 @@ fn eval(run: &Path, file: Option<&Path>, n: Option<usize>, out: &str) -> EvalRun
 #[test]
 fn a_2d_file_is_scored_against_the_floor_and_the_ceiling() {
     let tmp = tempfile::tempdir().unwrap();
-    let run = train(tmp.path(), TWO_MOONS);
+    let run = common::train(tmp.path(), TWO_MOONS);
 
     // The run's own samples.npy scores exactly what the model's evaluation scores.
     let model = eval(&run, None, None, "model");
@@ -188,9 +149,7 @@ fn a_2d_file_is_scored_against_the_floor_and_the_ceiling() {
 #[test]
 fn an_image_file_in_either_layout_scores_as_the_model_samples_do() {
     let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("cifar");
-    ebm_data::write_synthetic_cifar(&data, 40, 99).unwrap();
-    let run = train(tmp.path(), &IMAGES.replace("DATA", data.to_str().unwrap()));
+    let run = common::tiny_image_run(tmp.path());
     let opts = |samples: Option<PathBuf>, out: &str| EvalRunOptions {
         samples,
         classifier: Some(tmp.path().join("classifier.safetensors")),
@@ -253,7 +212,7 @@ fn an_image_file_in_either_layout_scores_as_the_model_samples_do() {
 #[test]
 fn bad_files_are_user_errors_that_name_the_file() {
     let tmp = tempfile::tempdir().unwrap();
-    let run = train(tmp.path(), TWO_MOONS);
+    let run = common::train(tmp.path(), TWO_MOONS);
     let try_file = |name: &str, x: Option<Tensor>| {
         let path = tmp.path().join(name);
         if let Some(x) = x {
