@@ -423,6 +423,23 @@ pub(super) fn head_energy<T: Real>(maps: &[T], head_w: &[T], head_b: T, hw: usiz
     }
 }
 
+/// Adds the head's gradients of Σ_g seed[g]·E_g into `head`, for `[C, images, hw]` maps:
+/// E = b + Σ_c w[c]·scale·Σ_pixels maps[c, g, ·], so ∂/∂w[c] is the seeded pooled map and ∂/∂b the seed's sum.
+pub(super) fn head_param_grads<T: Real>(
+    (maps, images, hw): (&[T], usize, usize),
+    seed: &[T],
+    pool_scale: T,
+    head: &mut LayerGrads<T>,
+) {
+    for (c, dw) in head.w.iter_mut().enumerate() {
+        for (g, &s) in seed.iter().enumerate() {
+            let plane = &maps[(c * images + g) * hw..][..hw];
+            *dw += s * pool_scale * plane.iter().fold(T::ZERO, |a, &v| a + v);
+        }
+    }
+    head.b[0] += seed.iter().fold(T::ZERO, |a, &v| a + v);
+}
+
 /// A conv energy's weights copied out of candle, ready for [`FusedConvNet::run`].
 pub(crate) struct FusedConvNet<T> {
     input: [usize; 3],
@@ -543,15 +560,8 @@ impl<T: Real> GroupPasses<T> for FusedConvNet<T> {
         if let (Some(params), Some(seed), Some(last)) =
             (params.as_deref_mut(), seed, acts.maps.last())
         {
-            // E = b + Σ_c w[c]·scale·Σ_pixels map[c]: the head's gradients are the seeded pooled maps.
             let head = params.last_mut().expect("zero_grads has a head entry");
-            for (c, dw) in head.w.iter_mut().enumerate() {
-                for (g, &s) in seed.iter().enumerate() {
-                    let plane = &last[(c * images + g) * hw..][..hw];
-                    *dw += s * self.pool_scale * plane.iter().fold(T::ZERO, |a, &v| a + v);
-                }
-            }
-            head.b[0] += seed.iter().fold(T::ZERO, |a, &v| a + v);
+            head_param_grads((last, images, hw), seed, self.pool_scale, head);
         }
 
         // ∂E/∂z of the top layer: the head weight (pool scale included) times φ'(z), times the seed.

@@ -6,8 +6,8 @@
 //! identity skip), and average pooling sends g/4 to each of the four inputs.
 
 use super::{
-    head, head_energy, input_strides, internal_strides, pool_scale, Act, ConvLayer, ConvSpec,
-    GroupPasses, LayerGrads,
+    head, head_energy, head_param_grads, input_strides, internal_strides, pool_scale, Act,
+    ConvLayer, ConvSpec, GroupPasses, LayerGrads,
 };
 use crate::{Activation, Pool};
 use candle_core::Tensor;
@@ -231,15 +231,8 @@ impl<T: Real> GroupPasses<T> for FusedResNet<T> {
         let hw = self.last_pixels();
         let (mut hh, mut ww) = self.last_hw;
         if let (Some(params), Some(seed)) = (params.as_deref_mut(), seed) {
-            // E = b + Σ_c w[c]·scale·Σ_pixels h[c]: the head's gradients are the seeded pooled maps.
             let head = params.last_mut().expect("zero_grads has a head entry");
-            for (c, dw) in head.w.iter_mut().enumerate() {
-                for (g, &s) in seed.iter().enumerate() {
-                    let plane = &acts.last[(c * images + g) * hw..][..hw];
-                    *dw += s * self.pool_scale * plane.iter().fold(T::ZERO, |a, &v| a + v);
-                }
-            }
-            head.b[0] += seed.iter().fold(T::ZERO, |a, &v| a + v);
+            head_param_grads((&acts.last, images, hw), seed, self.pool_scale, head);
         }
         // ∂E/∂h of the last map: the head weight (pool scale included) on every pixel, times
         // the seed.
