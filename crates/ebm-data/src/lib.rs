@@ -30,6 +30,7 @@
 
 mod batcher;
 mod config;
+mod density;
 mod error;
 pub mod images;
 mod points;

@@ -45,21 +45,42 @@ impl DataConfig {
     /// Validates the parameters first, and rejects `n == 0`. For images: `n` distinct images
     /// of the test split, chosen with `rng` (see the module docs).
     pub fn sample<R: Rng + ?Sized>(&self, n: usize, rng: &mut R) -> Result<Points> {
+        self.draw(n, rng, Layout::Reference)
+    }
+
+    /// Draws `n` points independently from the data distribution, for evaluation references:
+    /// where [`DataConfig::sample`] follows its reference implementation's fixed layout (evenly
+    /// spaced arc points, equal counts per mode or circle, exactly half the spirals reflected),
+    /// each point here picks its mode, arc position or reflection at random, so two reference
+    /// sets differ as two data sets do and a floor is a real floor. Images: as `sample`.
+    pub fn sample_iid<R: Rng + ?Sized>(&self, n: usize, rng: &mut R) -> Result<Points> {
+        self.draw(n, rng, Layout::Iid)
+    }
+
+    fn draw<R: Rng + ?Sized>(&self, n: usize, rng: &mut R, layout: Layout) -> Result<Points> {
+        let iid = layout == Layout::Iid;
         self.validate()?;
         if n == 0 {
             return Err(Error::param("n", "must draw at least one point"));
         }
         Ok(match *self {
-            DataConfig::TwoMoons(TwoMoons { noise, .. }) => toy::two_moons::sample(n, noise, rng),
-            DataConfig::EightGaussians(EightGaussians { std, scale, .. }) => {
-                toy::eight_gaussians::sample(n, std, scale, rng)
-            }
+            DataConfig::TwoMoons(TwoMoons { noise, .. }) => match iid {
+                true => toy::two_moons::sample_iid(n, noise, rng),
+                false => toy::two_moons::sample(n, noise, rng),
+            },
+            DataConfig::EightGaussians(EightGaussians { std, scale, .. }) => match iid {
+                true => toy::eight_gaussians::sample_iid(n, std, scale, rng),
+                false => toy::eight_gaussians::sample(n, std, scale, rng),
+            },
             DataConfig::GaussianMixture(GaussianMixture {
                 n_components,
                 std,
                 radius,
                 ..
-            }) => toy::gaussian_mixture::sample(n, n_components, std, radius, rng),
+            }) => match iid {
+                true => toy::gaussian_mixture::sample_iid(n, n_components, std, radius, rng),
+                false => toy::gaussian_mixture::sample(n, n_components, std, radius, rng),
+            },
             DataConfig::SwissRoll(SwissRoll {
                 noise, arclength, ..
             }) => {
@@ -72,7 +93,10 @@ impl DataConfig {
                 factor,
                 radius,
                 ..
-            }) => toy::circles::sample(n, noise, factor, radius, rng),
+            }) => match iid {
+                true => toy::circles::sample_iid(n, noise, factor, radius, rng),
+                false => toy::circles::sample(n, noise, factor, radius, rng),
+            },
             DataConfig::Checkerboard(Checkerboard {
                 range_limit, noise, ..
             }) => toy::checkerboard::sample(n, range_limit, noise, rng),
@@ -89,11 +113,15 @@ impl DataConfig {
                     angular_scale,
                     spiral_scale,
                 };
-                toy::pinwheel::sample(n, n_classes, noise, blades, rng)
+                match iid {
+                    true => toy::pinwheel::sample_iid(n, n_classes, noise, blades, rng),
+                    false => toy::pinwheel::sample(n, n_classes, noise, blades, rng),
+                }
             }
-            DataConfig::TwoSpirals(TwoSpirals { noise, .. }) => {
-                toy::two_spirals::sample(n, noise, rng)
-            }
+            DataConfig::TwoSpirals(TwoSpirals { noise, .. }) => match iid {
+                true => toy::two_spirals::sample_iid(n, noise, rng),
+                false => toy::two_spirals::sample(n, noise, rng),
+            },
             DataConfig::FashionMnist(_) | DataConfig::Cifar10(_) => {
                 return self.fresh_images(n, rng)
             }
@@ -117,4 +145,11 @@ impl DataConfig {
         }
         test.select(&rows[..n])
     }
+}
+
+/// Whether generated points follow the reference implementation's layout or are i.i.d.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Layout {
+    Reference,
+    Iid,
 }

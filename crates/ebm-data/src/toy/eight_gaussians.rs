@@ -32,3 +32,16 @@ pub(crate) fn sample<R: Rng + ?Sized>(n: usize, std: f64, scale: f64, rng: &mut 
     fisher_yates(&mut pts, rng);
     Points::from_pairs(&pts)
 }
+
+/// Evaluation reference points: each point's centre drawn uniformly (not in equal shares).
+pub(crate) fn sample_iid<R: Rng + ?Sized>(n: usize, std: f64, scale: f64, rng: &mut R) -> Points {
+    super::iid_mixture(&centres(scale), n, std, rng)
+}
+
+/// The centres at radius `scale`, for the density.
+pub(crate) fn centres(scale: f64) -> Vec<[f64; 2]> {
+    CENTRES
+        .iter()
+        .map(|c| [c[0] * scale, c[1] * scale])
+        .collect()
+}

@@ -27,3 +27,22 @@ pub(crate) fn sample<R: Rng + ?Sized>(
     fisher_yates(&mut pts, rng);
     Points::from_pairs(&pts)
 }
+
+/// The `n_components` centres on the circle of radius `radius`.
+pub(crate) fn centres(n_components: usize, radius: f64) -> Vec<[f64; 2]> {
+    linspace(0.0, TAU, n_components, false)
+        .into_iter()
+        .map(|theta| [radius * theta.cos(), radius * theta.sin()])
+        .collect()
+}
+
+/// Evaluation reference points: each point's component drawn uniformly (not in equal shares).
+pub(crate) fn sample_iid<R: Rng + ?Sized>(
+    n: usize,
+    n_components: usize,
+    std: f64,
+    radius: f64,
+    rng: &mut R,
+) -> Points {
+    super::iid_mixture(&centres(n_components, radius), n, std, rng)
+}

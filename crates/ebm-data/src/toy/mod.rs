@@ -57,6 +57,21 @@ pub(crate) fn stratified(n: usize, k: usize) -> impl Iterator<Item = usize> {
     (0..k).map(move |i| n / k + usize::from(i < n % k))
 }
 
+/// `n` points of the equal-weight Gaussian mixture on `centres`, each point's component drawn
+/// uniformly, then N(0, std^2) per coordinate.
+pub(crate) fn iid_mixture<R: Rng + ?Sized>(
+    centres: &[[f64; 2]],
+    n: usize,
+    std: f64,
+    rng: &mut R,
+) -> crate::Points {
+    let mut pts: Vec<[f64; 2]> = (0..n)
+        .map(|_| centres[rng.random_range(0..centres.len())])
+        .collect();
+    add_noise(&mut pts, std, rng);
+    crate::Points::from_pairs(&pts)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

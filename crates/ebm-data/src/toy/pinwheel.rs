@@ -40,3 +40,26 @@ pub(crate) fn sample<R: Rng + ?Sized>(
     add_noise(&mut pts, noise, rng);
     Points::from_pairs(&pts)
 }
+
+/// Evaluation reference points: each point's blade drawn uniformly (not in equal shares).
+pub(crate) fn sample_iid<R: Rng + ?Sized>(
+    n: usize,
+    n_classes: usize,
+    noise: f64,
+    blades: Blades,
+    rng: &mut R,
+) -> Points {
+    let mut pts: Vec<[f64; 2]> = (0..n)
+        .map(|_| {
+            let k = rng.random_range(0..n_classes);
+            let t = uniform(rng).sqrt();
+            let r = t * blades.radial_scale;
+            let theta = k as f64 * (TAU / n_classes as f64)
+                + blades.spiral_scale * t
+                + normal(rng) * blades.angular_scale;
+            [r * theta.cos(), r * theta.sin()]
+        })
+        .collect();
+    add_noise(&mut pts, noise, rng);
+    Points::from_pairs(&pts)
+}

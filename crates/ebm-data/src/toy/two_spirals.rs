@@ -31,3 +31,20 @@ pub(crate) fn sample<R: Rng + ?Sized>(n: usize, noise: f64, rng: &mut R) -> Poin
     add_noise(&mut pts, noise, rng);
     Points::from_pairs(&pts)
 }
+
+/// Evaluation reference points: each point reflected with probability 1/2 (not exactly half).
+pub(crate) fn sample_iid<R: Rng + ?Sized>(n: usize, noise: f64, rng: &mut R) -> Points {
+    let mut pts: Vec<[f64; 2]> = (0..n)
+        .map(|_| {
+            let s = uniform(rng).sqrt() * MAX_TURN;
+            let x = (-s.cos() * s + uniform(rng) * 0.5) / 3.0;
+            let y = (s.sin() * s + uniform(rng) * 0.5) / 3.0;
+            match rng.random::<bool>() {
+                false => [x, y],
+                true => [-x, -y],
+            }
+        })
+        .collect();
+    add_noise(&mut pts, noise, rng);
+    Points::from_pairs(&pts)
+}
