@@ -46,6 +46,7 @@ pub(crate) fn run(args: &EvalArgs) -> Result<()> {
             "  MMD² {:.5} (floor {:.5}, init noise {:.5}), energy distance {:.4}",
             s.mmd2, s.mmd2_floor, s.mmd2_init, s.energy_distance
         );
+        crate::density_lines::print(s);
     }
     if let Some(l) = &report.likelihood {
         println!(

@@ -32,6 +32,7 @@
 
 pub mod agent;
 pub mod cli;
+mod density_lines;
 mod eval;
 pub mod rendezvous;
 pub mod spawn;
@@ -263,6 +264,7 @@ pub(crate) fn print_summary(dir: &Path, summary: &TrainSummary<EvalReport>) {
     if let Some(c) = e.mmd2_chains {
         println!("  MMD² of the persistent chains to fresh data {c:.5}");
     }
+    density_lines::print(e);
     println!("  samples.npy ({} × {} sampler steps from noise), eval.json, metrics.jsonl, plots/, checkpoints/", e.n_samples, e.steps);
 }
 

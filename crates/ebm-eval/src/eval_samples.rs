@@ -4,6 +4,7 @@
 //! report also holds the floor (fresh data vs more fresh data) and the ceiling (the init noise vs
 //! data), so a number can be read without a reference table.
 
+use crate::density_fit::{mmd_table, DensityFit, MmdRow};
 use crate::{distance, Result};
 use candle_core::{Device, Tensor};
 use ebm_core::{build_sampler, rng, run_chains, Chains, Energy};
@@ -28,6 +29,14 @@ pub struct EvalReport {
     /// losses that keep them: low here but high for `mmd2` means sampling from noise is the
     /// problem, not the model.
     pub mmd2_chains: Option<f64>,
+    /// MMD² at the bandwidths of [`crate::density_fit::BANDWIDTHS`], each with its floor and
+    /// noise ceiling (low-dimensional data; empty for images, where pixel-space MMD² says little).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mmd2_by_bandwidth: Vec<MmdRow>,
+    /// The model's density against the data's true one (2-D energies; see
+    /// [`crate::density_fit`]): grid log Z, test log-likelihoods and KL(data ‖ model).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub density: Option<DensityFit>,
 }
 
 /// Draws evaluation samples from `energy` as `[eval]` says. Seeded by the run seed alone, so the
@@ -66,7 +75,8 @@ pub fn draw_samples_from(
 }
 
 /// Compares `samples` (and the persistent `chains`, if any) with fresh data from the run's data
-/// distribution.
+/// distribution. `density` is left for the caller, who holds the energy
+/// ([`crate::density_fit::density_fit`]).
 pub fn compare_with_data(
     samples: &Tensor,
     chains: Option<&Tensor>,
@@ -77,12 +87,14 @@ pub fn compare_with_data(
     let n = samples.dims()[0];
     let dim = samples.elem_count() / n.max(1);
     let x = samples.flatten_all()?.to_vec1::<f32>()?;
+    // i.i.d. references (random mode and arc position), so the floor is what two independent
+    // data sets score, not two copies of one evenly spaced layout.
     let fresh = config
         .data
-        .sample(n, &mut rng::stream(config.seed, "eval-data", 0))?;
+        .sample_iid(n, &mut rng::stream(config.seed, "eval-data", 0))?;
     let fresh2 = config
         .data
-        .sample(n, &mut rng::stream(config.seed, "eval-data-2", 0))?;
+        .sample_iid(n, &mut rng::stream(config.seed, "eval-data-2", 0))?;
     let init = eval
         .init
         .fill(&mut rng::stream(config.seed, "eval-init-ref", 0), n * dim);
@@ -97,6 +109,10 @@ pub fn compare_with_data(
         }
         None => None,
     };
+    let mmd2_by_bandwidth = match config.data.is_image() {
+        true => Vec::new(),
+        false => mmd_table(&x, &fresh.data, &fresh2.data, &init, dim),
+    };
     Ok(EvalReport {
         n_samples: n,
         steps: eval.steps,
@@ -107,5 +123,7 @@ pub fn compare_with_data(
         mmd2_init: distance::mmd2_rbf(&init, &fresh.data, dim, bw),
         mean_acceptance,
         mmd2_chains,
+        mmd2_by_bandwidth,
+        density: None,
     })
 }

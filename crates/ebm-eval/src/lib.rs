@@ -10,6 +10,7 @@
 //!   AUROC in the feature space of a [`classifier`] ebm trains itself, for the model's samples
 //!   or for samples from a .npy file).
 //! - The measures themselves: [`distance`] (MMD², energy distance), [`ais`] (log Z),
+//!   [`density_fit`] (MMD² at the data's scale, grid log Z, KL(data ‖ model) for 2-D sets),
 //!   [`image_metrics`] (Fréchet distance, KID, AUROC), [`ood_sets`] (blurred and
 //!   pixel-shuffled images).
 //!
@@ -17,6 +18,8 @@
 
 pub mod ais;
 pub mod classifier;
+mod data_energy;
+pub mod density_fit;
 pub mod distance;
 mod error;
 mod eval_run;
@@ -29,6 +32,7 @@ mod run_hooks;
 mod sample_run;
 mod trained_run;
 
+pub use data_energy::DataEnergy;
 pub use ebm_train::EvalConfig;
 pub use error::{Error, Result};
 pub use eval_run::{

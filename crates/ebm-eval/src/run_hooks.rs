@@ -8,6 +8,7 @@
 //! distances to fresh data (`eval.json`, [`EvalReport`]), and the final landscape or sample grid
 //! and energy histogram.
 
+use crate::density_fit::density_fit;
 use crate::eval_samples::{compare_with_data, draw_samples, draw_samples_from, EvalReport};
 use crate::{image_plots, plots, Result};
 use candle_core::Tensor;
@@ -88,7 +89,8 @@ impl EvalHooks {
         let shape = state.input_shape();
         let (samples, acceptance) = draw_samples(view.as_ref(), config, &shape, &state.device)?;
         write_atomic(&dir.samples(), |tmp| Ok(samples.write_npy(tmp)?))?;
-        let report = compare_with_data(&samples, run.chains, config, acceptance)?;
+        let mut report = compare_with_data(&samples, run.chains, config, acceptance)?;
+        report.density = density_fit(view.as_ref(), config, &shape, &state.device)?;
         let json = serde_json::to_string_pretty(&report)
             .map_err(ebm_train::Error::serialize("eval.json"))?;
         write_atomic(&dir.eval(), |tmp| {

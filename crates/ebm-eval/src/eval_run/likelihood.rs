@@ -45,7 +45,7 @@ pub(super) fn evaluate(
     let n_test = config.eval.n_samples;
     let test = config
         .data
-        .sample(n_test, &mut rng::stream(config.seed, "eval-likelihood", 0))?
+        .sample_iid(n_test, &mut rng::stream(config.seed, "eval-likelihood", 0))?
         .to_tensor(&device)?;
     let mean_log_likelihood = mean_log_likelihood(energy, &test, &est)?;
     Ok(LikelihoodReport {

@@ -34,6 +34,7 @@ pub use likelihood::{LikelihoodReport, MAX_AIS_DIM};
 
 use crate::ais::AisConfig;
 use crate::classifier::ClassifierConfig;
+use crate::density_fit::density_fit;
 use crate::trained_run::TrainedRun;
 use crate::{compare_with_data, draw_samples, image_plots, Error, EvalReport, Result};
 use candle_core::Device;
@@ -141,6 +142,7 @@ pub fn evaluate_run(run_dir: &Path, opts: &EvalRunOptions) -> Result<(EvalRunRep
         None => None,
     };
     let mut distances = compare_with_data(&samples, chains.as_ref(), &config, acceptance)?;
+    distances.density = density_fit(energy.as_ref(), &config, &shape, &device)?;
     if let Source::File(_) = source {
         distances.steps = 0;
     }
