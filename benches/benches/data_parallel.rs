@@ -3,7 +3,7 @@
 //! iteration is a whole `run_local_ranks` training run; the figure is its training time
 //! (`TrainSummary::train_seconds`, evaluation excluded).
 //!
-//! - two moons: examples/two_moons.toml's model and PCD, global batch 512, 50 steps;
+//! - two moons: examples/two_moons_cd.toml's model and PCD, global batch 512, 50 steps;
 //! - conv: a small spectral-norm conv energy on generated CIFAR-format images, PCD k = 5,
 //!   global batch 32, 4 steps.
 //!

@@ -40,6 +40,19 @@ pub trait Loss: Send {
         Ok(())
     }
 
+    /// Whether [`Loss::fit_data`] should be called (it costs a copy of the training set).
+    fn needs_data(&self) -> bool {
+        false
+    }
+
+    /// Called once before training (and again on resume) with the whole training set `[N, ...]`,
+    /// the same on every rank, for losses whose noise distribution is fitted to the data
+    /// (noise-contrastive estimation). `rng` is a stream of its own, so the fit is reproducible.
+    fn fit_data(&mut self, train: &Tensor, rng: &mut Rng) -> Result<()> {
+        let _ = (train, rng);
+        Ok(())
+    }
+
     fn forward(&mut self, model: &dyn Model, batch: &Tensor, ctx: &mut TrainCtx)
         -> Result<LossOut>;
 

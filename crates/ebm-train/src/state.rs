@@ -70,7 +70,15 @@ impl TrainState {
             .map_err(|_| CoreError::config("dist.ranks", format!("rank {rank} is too large")))?;
         let sampler = build_sampler("sampler", &config.sampler)?;
         let mut loss = build_loss("loss", &config.loss)?;
-        let shard = train_set(config)?.shard(rank, world_size)?;
+        let all = train_set(config)?;
+        if loss.needs_data() {
+            // The whole set on every rank: N ranks fit the same noise as one.
+            loss.fit_data(
+                &all.to_tensor(device)?,
+                &mut rng::stream(seed, "loss-fit", 0),
+            )?;
+        }
+        let shard = all.shard(rank, world_size)?;
         if config.train.batch_size > shard.len() {
             return Err(CoreError::config(
                 "train.batch_size",

@@ -8,6 +8,8 @@
 //! - `equilibrium_matching`: one time-invariant gradient field whose descent carries noise to
 //!   data (EqM), energy- or field-parameterised.
 //! - `flow_matching`: the velocity of an interpolant's path, for the `flow` sampler.
+//! - `nce`: noise-contrastive estimation against a Gaussian or mixture noise fitted to the data;
+//!   no sampling, and exp(−E) comes out normalised.
 //!
 //! Linking this crate is what makes the names available; [`link`] exists so a binary can force
 //! the linker to keep it.
@@ -18,6 +20,8 @@ mod denoising_score_matching;
 mod equilibrium_matching;
 mod flow_matching;
 pub mod kl;
+mod nce;
+pub mod nce_noise;
 mod path;
 mod score_matching;
 mod sliced_score_matching;
@@ -27,6 +31,7 @@ pub use contrastive_divergence::{CdParams, ContrastiveDivergence};
 pub use denoising_score_matching::{DenoisingScoreMatching, DsmParams, SigmaLadder};
 pub use equilibrium_matching::{EqmParams, EquilibriumMatching, GradientScale};
 pub use flow_matching::{FlowMatching, FlowMatchingParams};
+pub use nce::{Nce, NceParams};
 pub use path::TimeSampler;
 pub use score_matching::{Hessian, ScoreMatching, ScoreMatchingParams};
 pub use sliced_score_matching::{Projection, SlicedParams, SlicedScoreMatching};

@@ -1,0 +1,230 @@
+//! The noise distributions of noise-contrastive estimation, fitted to the training data:
+//! a Gaussian with the data's mean and covariance, or a mixture of isotropic Gaussians centred on
+//! data points (a kernel density estimate with `components` centres). NCE learns well when the
+//! noise is close to the data (the classifier's task is then hard and informative) and covers it
+//! everywhere; the mixture is both for low-dimensional sets.
+
+use candle_core::{Device, Tensor};
+use ebm_core::{rng, Error, Result, Rng};
+use rand::Rng as _;
+use serde::{Deserialize, Serialize};
+use std::f64::consts::PI;
+
+/// `[loss] noise = "..."`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoiseKind {
+    /// N(mean, scale²·Σ) with the data's mean and full covariance Σ.
+    Gaussian,
+    /// `background`·N(mean, scale²·Σ) + (1 − `background`)·(1/K) Σₖ N(cₖ, h²I): K data points
+    /// as centres, h = `bandwidth` (or Scott's rule for a K-point kernel estimate, times
+    /// `scale`).
+    #[default]
+    Mixture,
+}
+
+/// The data-fitted Gaussian N(mean, LLᵀ).
+pub struct GaussianPart {
+    mean: Vec<f64>,
+    /// Lower Cholesky factor of scale²·Σ, row-major D×D.
+    chol: Vec<f64>,
+    log_det: f64,
+}
+
+/// The kernel estimate (1/K) Σₖ N(cₖ, h²I).
+pub struct KernelPart {
+    centres: Vec<Vec<f64>>,
+    bandwidth: f64,
+}
+
+/// A fitted noise distribution: the Gaussian alone, or `background`·Gaussian +
+/// (1 − `background`)·kernel estimate. The Gaussian share keeps the noise everywhere the model
+/// might put mass (a narrow kernel estimate alone leaves the space between sharp modes unseen
+/// and the model free to put mass there); the kernel share makes the classification hard where
+/// the data are.
+pub struct Noise {
+    gaussian: GaussianPart,
+    kernel: Option<KernelPart>,
+    /// Probability of drawing from the Gaussian.
+    background: f64,
+}
+
+impl Noise {
+    /// Fits `kind` to the rows of `data` (`[N, D]`, flattened).
+    #[allow(clippy::too_many_arguments)]
+    pub fn fit(
+        kind: NoiseKind,
+        data: &[f32],
+        dim: usize,
+        scale: f64,
+        components: usize,
+        bandwidth: Option<f64>,
+        background: f64,
+        rng: &mut Rng,
+    ) -> Result<Noise> {
+        let n = data.len() / dim;
+        if n < 2 {
+            return Err(Error::config(
+                "loss.noise",
+                "needs at least two training points to fit",
+            ));
+        }
+        let rows: Vec<Vec<f64>> = data
+            .chunks(dim)
+            .map(|r| r.iter().map(|v| *v as f64).collect())
+            .collect();
+        let mean: Vec<f64> = (0..dim)
+            .map(|d| rows.iter().map(|r| r[d]).sum::<f64>() / n as f64)
+            .collect();
+        let mut cov = vec![0.0; dim * dim];
+        for r in &rows {
+            for i in 0..dim {
+                for j in 0..dim {
+                    cov[i * dim + j] += (r[i] - mean[i]) * (r[j] - mean[j]) / (n - 1) as f64;
+                }
+            }
+        }
+        let scaled: Vec<f64> = cov.iter().map(|c| c * scale * scale).collect();
+        let chol = cholesky(&scaled, dim)
+            .ok_or_else(|| Error::config("loss.noise", "the data's covariance is singular"))?;
+        let log_det = (0..dim).map(|i| 2.0 * chol[i * dim + i].ln()).sum();
+        let gaussian = GaussianPart {
+            mean,
+            chol,
+            log_det,
+        };
+        let kernel = match kind {
+            NoiseKind::Gaussian => None,
+            NoiseKind::Mixture => {
+                let k = components.min(n);
+                // K distinct data points, uniformly (a partial Fisher–Yates).
+                let mut idx: Vec<usize> = (0..n).collect();
+                for i in 0..k {
+                    let j = rng.random_range(i..n);
+                    idx.swap(i, j);
+                }
+                let centres = idx[..k].iter().map(|&i| rows[i].clone()).collect();
+                // Scott's rule for a K-point estimate: h = σ̄·K^(−1/(D+4)), σ̄ the mean data std.
+                let mean_std = (0..dim).map(|d| cov[d * dim + d].sqrt()).sum::<f64>() / dim as f64;
+                let h = bandwidth
+                    .unwrap_or_else(|| mean_std * (k as f64).powf(-1.0 / (dim as f64 + 4.0)))
+                    * scale;
+                Some(KernelPart {
+                    centres,
+                    bandwidth: h,
+                })
+            }
+        };
+        Ok(Noise {
+            background: if kernel.is_some() { background } else { 1.0 },
+            gaussian,
+            kernel,
+        })
+    }
+
+    fn dim(&self) -> usize {
+        self.gaussian.mean.len()
+    }
+
+    /// `n` draws as a `[n, D]` f32 tensor.
+    pub fn sample(&self, n: usize, rng: &mut Rng, device: &Device) -> Result<Tensor> {
+        let dim = self.dim();
+        let z = rng::normal_vec(rng, n * dim);
+        let mut out = Vec::with_capacity(n * dim);
+        for zi in z.chunks(dim) {
+            let from_gaussian = rng.random::<f64>() < self.background;
+            match (&self.kernel, from_gaussian) {
+                (Some(k), false) => {
+                    let c = &k.centres[rng.random_range(0..k.centres.len())];
+                    out.extend(
+                        c.iter()
+                            .zip(zi)
+                            .map(|(m, e)| (m + k.bandwidth * *e as f64) as f32),
+                    );
+                }
+                _ => {
+                    let g = &self.gaussian;
+                    for r in 0..dim {
+                        let lz: f64 = (0..=r).map(|c| g.chol[r * dim + c] * zi[c] as f64).sum();
+                        out.push((g.mean[r] + lz) as f32);
+                    }
+                }
+            }
+        }
+        Ok(Tensor::from_vec(out, (n, dim), device)?)
+    }
+
+    /// log q(x) for each row of `x` (`[n, D]` flattened).
+    pub fn log_density(&self, x: &[f32]) -> Vec<f64> {
+        let dim = self.dim();
+        x.chunks(dim)
+            .map(|row| {
+                let lg = self.gaussian_log_density(row);
+                match &self.kernel {
+                    None => lg,
+                    Some(k) => {
+                        let lk = kernel_log_density(k, row);
+                        let (a, b) = (self.background.ln() + lg, (1.0 - self.background).ln() + lk);
+                        let top = a.max(b);
+                        if top == f64::NEG_INFINITY {
+                            top
+                        } else {
+                            top + ((a - top).exp() + (b - top).exp()).ln()
+                        }
+                    }
+                }
+            })
+            .collect()
+    }
+
+    fn gaussian_log_density(&self, row: &[f32]) -> f64 {
+        let (g, dim) = (&self.gaussian, self.dim());
+        // Solve L z = x − μ; log q = −½‖z‖² − ½ log|2πΣ|.
+        let mut z = vec![0.0; dim];
+        for r in 0..dim {
+            let s: f64 = (0..r).map(|c| g.chol[r * dim + c] * z[c]).sum();
+            z[r] = (row[r] as f64 - g.mean[r] - s) / g.chol[r * dim + r];
+        }
+        let q: f64 = z.iter().map(|v| v * v).sum();
+        -0.5 * q - 0.5 * (g.log_det + dim as f64 * (2.0 * PI).ln())
+    }
+}
+
+fn kernel_log_density(k: &KernelPart, row: &[f32]) -> f64 {
+    let s2 = k.bandwidth * k.bandwidth;
+    let exps: Vec<f64> = k
+        .centres
+        .iter()
+        .map(|c| {
+            let d2: f64 = c
+                .iter()
+                .zip(row)
+                .map(|(m, v)| (*v as f64 - m).powi(2))
+                .sum();
+            -d2 / (2.0 * s2)
+        })
+        .collect();
+    let top = exps.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+    let sum: f64 = exps.iter().map(|e| (e - top).exp()).sum();
+    top + sum.ln() - (k.centres.len() as f64).ln() - 0.5 * row.len() as f64 * (2.0 * PI * s2).ln()
+}
+
+/// Lower Cholesky factor of a symmetric positive-definite D×D matrix; `None` if it is not.
+fn cholesky(a: &[f64], d: usize) -> Option<Vec<f64>> {
+    let mut l = vec![0.0; d * d];
+    for i in 0..d {
+        for j in 0..=i {
+            let s: f64 = (0..j).map(|k| l[i * d + k] * l[j * d + k]).sum();
+            if i == j {
+                let v = a[i * d + i] - s;
+                if !(v > 0.0) {
+                    return None;
+                }
+                l[i * d + j] = v.sqrt();
+            } else {
+                l[i * d + j] = (a[i * d + j] - s) / l[j * d + j];
+            }
+        }
+    }
+    Some(l)
+}
