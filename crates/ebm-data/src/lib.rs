@@ -9,6 +9,10 @@
 //! scaled to `[-1, 1]` and labelled). The generators follow the usual references (scikit-learn,
 //! TorchEBM, FFJORD) formula for formula and default for default, without extra rescaling, so
 //! results compare with other libraries.
+//! [`DataConfig::sample_iid`] draws evaluation references with every random choice independent
+//! (no fixed layout), and [`DataConfig::log_density`] is the true log-density of each 2-D set
+//! (closed form for the mixtures and the checkerboard, quadrature over the generator's latent
+//! for the rest), against which a model's density can be measured in nats.
 //! [`Batcher`] walks a fixed training set in shuffled, drop-last epochs and can save and restore
 //! its position exactly for checkpoints, and with [`Batcher::with_flip`] mirrors images at random,
 //! from the same seeded generator. [`Points::shard`] / [`shard_range`] split a set across the
