@@ -17,10 +17,11 @@ pub(crate) fn sample<R: Rng + ?Sized>(
     radius: f64,
     rng: &mut R,
 ) -> Points {
-    let angles = linspace(0.0, TAU, n_components, false);
     let mut pts = Vec::with_capacity(n);
-    for (theta, count) in angles.iter().zip(stratified(n, n_components)) {
-        let centre = [radius * theta.cos(), radius * theta.sin()];
+    for (centre, count) in centres(n_components, radius)
+        .into_iter()
+        .zip(stratified(n, n_components))
+    {
         pts.extend(std::iter::repeat_n(centre, count));
     }
     add_noise(&mut pts, std, rng);

@@ -19,6 +19,22 @@ pub(crate) struct Blades {
     pub spiral_scale: f64,
 }
 
+/// One point of blade `k` before the Cartesian noise: t = √U, radius t·R, angle
+/// 2πk/K + S·t + N(0, a²) (draws U, then the angle's normal).
+fn blade_point<R: Rng + ?Sized>(
+    k: usize,
+    n_classes: usize,
+    blades: Blades,
+    rng: &mut R,
+) -> [f64; 2] {
+    let t = uniform(rng).sqrt();
+    let r = t * blades.radial_scale;
+    let theta = k as f64 * (TAU / n_classes as f64)
+        + blades.spiral_scale * t
+        + normal(rng) * blades.angular_scale;
+    [r * theta.cos(), r * theta.sin()]
+}
+
 pub(crate) fn sample<R: Rng + ?Sized>(
     n: usize,
     n_classes: usize,
@@ -28,12 +44,8 @@ pub(crate) fn sample<R: Rng + ?Sized>(
 ) -> Points {
     let mut pts = Vec::with_capacity(n);
     for (k, count) in stratified(n, n_classes).enumerate() {
-        let base = k as f64 * (TAU / n_classes as f64);
         for _ in 0..count {
-            let t = uniform(rng).sqrt();
-            let r = t * blades.radial_scale;
-            let theta = base + blades.spiral_scale * t + normal(rng) * blades.angular_scale;
-            pts.push([r * theta.cos(), r * theta.sin()]);
+            pts.push(blade_point(k, n_classes, blades, rng));
         }
     }
     fisher_yates(&mut pts, rng);
@@ -52,12 +64,7 @@ pub(crate) fn sample_iid<R: Rng + ?Sized>(
     let mut pts: Vec<[f64; 2]> = (0..n)
         .map(|_| {
             let k = rng.random_range(0..n_classes);
-            let t = uniform(rng).sqrt();
-            let r = t * blades.radial_scale;
-            let theta = k as f64 * (TAU / n_classes as f64)
-                + blades.spiral_scale * t
-                + normal(rng) * blades.angular_scale;
-            [r * theta.cos(), r * theta.sin()]
+            blade_point(k, n_classes, blades, rng)
         })
         .collect();
     add_noise(&mut pts, noise, rng);
