@@ -17,12 +17,13 @@ import sys
 import numpy as np
 import torch
 from torch import nn
+from torchebm.core import BaseModel
 from torchebm.datasets import TwoMoonsDataset
 from torchebm.losses import ContrastiveDivergence
 from torchebm.samplers import LangevinDynamics
 
 
-class MLPEnergy(nn.Module):
+class MLPEnergy(BaseModel):
     def __init__(self):
         super().__init__()
         self.net = nn.Sequential(

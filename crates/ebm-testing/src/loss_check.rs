@@ -174,6 +174,11 @@ impl Session {
         let model = QuadraticModel::new(shape, time, &Device::Cpu)?;
         loss.check_model(&model)?;
         let mut init = rng::stream(seed, "kit-loss-init", 0);
+        if loss.needs_data() {
+            // A training set from the batches' distribution, for losses fitted to the data.
+            let train = normal_batch(&mut init, 8 * BATCH, shape, 1.0, 0.5)?;
+            loss.fit_data(&train, &mut rng::stream(seed, "kit-loss-fit", 0))?;
+        }
         loss.init(shape, &mut init)?;
         Ok(Session {
             loss,

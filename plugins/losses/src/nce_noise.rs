@@ -10,6 +10,9 @@ use rand::Rng as _;
 use serde::{Deserialize, Serialize};
 use std::f64::consts::PI;
 
+/// Above this many dimensions the Gaussian noise uses the data's variances only.
+const FULL_COVARIANCE_MAX_DIM: usize = 64;
+
 /// `[loss] noise = "..."`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -76,13 +79,22 @@ impl Noise {
         let mean: Vec<f64> = (0..dim)
             .map(|d| rows.iter().map(|r| r[d]).sum::<f64>() / n as f64)
             .collect();
+        // Full covariance up to FULL_COVARIANCE_MAX_DIM dimensions; beyond (images) the diagonal,
+        // which costs O(N·D) instead of O(N·D²) and stays invertible with few points.
+        let full = dim <= FULL_COVARIANCE_MAX_DIM;
         let mut cov = vec![0.0; dim * dim];
         for r in &rows {
             for i in 0..dim {
-                for j in 0..dim {
+                let js = if full { 0..dim } else { i..i + 1 };
+                for j in js {
                     cov[i * dim + j] += (r[i] - mean[i]) * (r[j] - mean[j]) / (n - 1) as f64;
                 }
             }
+        }
+        // A ridge of 1e-6 of the mean variance keeps a degenerate direction invertible.
+        let ridge = 1e-6 * (0..dim).map(|d| cov[d * dim + d]).sum::<f64>() / dim as f64;
+        for d in 0..dim {
+            cov[d * dim + d] += ridge.max(1e-12);
         }
         let scaled: Vec<f64> = cov.iter().map(|c| c * scale * scale).collect();
         let chol = cholesky(&scaled, dim)

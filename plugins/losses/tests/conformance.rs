@@ -22,6 +22,9 @@ fn check_of(name: &str) -> Option<LossCheck> {
             .rejects("sigmas = { min = 0.5, max = 0.1 }", "sigmas.max"),
         "equilibrium_matching" => check.rejects("ct_multiplier = -1.0", "ct_multiplier"),
         "flow_matching" => check.rejects("source_std = 0.0", "source_std"),
+        "nce" => check
+            .rejects("noise_ratio = 0.0", "noise_ratio")
+            .rejects("background = 1.0", "background"),
         _ => return None,
     })
 }
