@@ -299,3 +299,54 @@ fn mlp_is_seeded_and_detached_view_shares_weights() {
         .iter()
         .all(|p| grads.get(p.var.as_tensor()).is_some()));
 }
+
+#[test]
+fn fourier_feature_mlp_gradient_equals_finite_differences() {
+    for time in [false, true] {
+        let config = MlpConfig {
+            hidden: vec![16, 8],
+            fourier_features: 5,
+            fourier_scale: 1.5,
+            time,
+            ..MlpConfig::default()
+        };
+        let mut r = rng::stream(5, "init", 0);
+        let model = Mlp::new(&config, 3, &mut r, &Device::Cpu)
+            .unwrap()
+            .to_dtype(DType::F64)
+            .unwrap();
+        let x = points(3, 8, 3);
+        let g = model.grad(&x).unwrap();
+        assert_equals_finite_differences("E(x) with Fourier features", &g, &x, |x| {
+            model.energy(x).unwrap()
+        });
+        // The features change the function: the same weights' stream without them differs.
+        let plain = Mlp::new(
+            &MlpConfig {
+                fourier_features: 0,
+                ..config.clone()
+            },
+            3,
+            &mut rng::stream(5, "init", 0),
+            &Device::Cpu,
+        )
+        .unwrap()
+        .to_dtype(DType::F64)
+        .unwrap();
+        assert!(max_abs_diff(&plain.energy(&x).unwrap(), &model.energy(&x).unwrap()) > 1e-3);
+        // The same seed gives the same frequencies (a resumed or evaluated run's model).
+        let again = Mlp::new(&config, 3, &mut rng::stream(5, "init", 0), &Device::Cpu)
+            .unwrap()
+            .to_dtype(DType::F64)
+            .unwrap();
+        assert_eq!(
+            max_abs_diff(&again.energy(&x).unwrap(), &model.energy(&x).unwrap()),
+            0.0
+        );
+    }
+    for bad in ["fourier_scale = 0.0", "fourier_scale = inf"] {
+        let config: MlpConfig = toml::from_str(bad).unwrap();
+        let err = config.validate().unwrap_err().to_string();
+        assert!(err.contains("model.fourier_scale"), "{err}");
+    }
+}

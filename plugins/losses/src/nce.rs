@@ -10,7 +10,7 @@
 //! log Z of exp(−E) (`ebm-launch eval`, 2-D) shows how close to 0, i.e. how well normalised, it
 //! came out. The noise is fitted to the training set before training ([`crate::nce_noise`]).
 
-use crate::nce_noise::{Noise, NoiseKind};
+use crate::nce_noise::{KernelShape, Noise, NoiseKind};
 use candle_core::{DType, Tensor};
 use ebm_core::{Error, Loss, LossOut, Model, PluginArgs, Result, Rng, TrainCtx};
 use serde::{Deserialize, Serialize};
@@ -27,9 +27,13 @@ pub struct NceParams {
     pub scale: f64,
     /// Centres of the mixture (data points drawn at random).
     pub components: usize,
-    /// The mixture's bandwidth; default Scott's rule for `components` centres.
+    /// The mixture's (widest) bandwidth; default Scott's rule for `components` centres.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bandwidth: Option<f64>,
+    /// Bandwidths in the mixture: `bandwidth`, `bandwidth`/`level_ratio`, … (equal shares).
+    pub levels: usize,
+    /// Ratio between consecutive bandwidths.
+    pub level_ratio: f64,
     /// Share of the mixture noise drawn from the data-fitted Gaussian (0: the kernel estimate
     /// alone).
     pub background: f64,
@@ -43,6 +47,8 @@ impl Default for NceParams {
             scale: 1.0,
             components: 256,
             bandwidth: None,
+            levels: 1,
+            level_ratio: 3.0,
             background: 0.0,
         }
     }
@@ -64,6 +70,18 @@ impl NceParams {
         positive("scale", self.scale)?;
         if let Some(h) = self.bandwidth {
             positive("bandwidth", h)?;
+        }
+        if !(self.level_ratio > 1.0 && self.level_ratio.is_finite()) {
+            return Err(Error::config(
+                format!("{section}.level_ratio"),
+                format!("must be finite and > 1, got {}", self.level_ratio),
+            ));
+        }
+        if !(1..=16).contains(&self.levels) {
+            return Err(Error::config(
+                format!("{section}.levels"),
+                format!("must be 1 to 16, got {}", self.levels),
+            ));
         }
         if !(0.0..1.0).contains(&self.background) {
             return Err(Error::config(
@@ -138,8 +156,12 @@ impl Loss for Nce {
             &flat.flatten_all()?.to_vec1::<f32>()?,
             dim,
             p.scale,
-            p.components,
-            p.bandwidth,
+            KernelShape {
+                components: p.components,
+                bandwidth: p.bandwidth,
+                levels: p.levels,
+                level_ratio: p.level_ratio,
+            },
             p.background,
             rng,
         )?);

@@ -19,9 +19,9 @@ const FULL_COVARIANCE_MAX_DIM: usize = 64;
 pub enum NoiseKind {
     /// N(mean, scale²·Σ) with the data's mean and full covariance Σ.
     Gaussian,
-    /// `background`·N(mean, scale²·Σ) + (1 − `background`)·(1/K) Σₖ N(cₖ, h²I): K data points
-    /// as centres, h = `bandwidth` (or Scott's rule for a K-point kernel estimate, times
-    /// `scale`).
+    /// `background`·N(mean, scale²·Σ) + (1 − `background`)·(1/(LK)) Σₗ Σₖ N(cₖ, hₗ²I): K data
+    /// points as centres, L = `levels` bandwidths hₗ = h/rˡ (r = `level_ratio`), h = `bandwidth`
+    /// (or Scott's rule for a K-point kernel estimate, times `scale`).
     #[default]
     Mixture,
 }
@@ -34,10 +34,24 @@ pub struct GaussianPart {
     log_det: f64,
 }
 
-/// The kernel estimate (1/K) Σₖ N(cₖ, h²I).
+/// The multi-scale kernel estimate (1/(LK)) Σₗ Σₖ N(cₖ, hₗ²I). Several bandwidths bridge the
+/// "density chasm" of NCE (Rhodes et al. 2020): with one wide bandwidth almost no noise lands
+/// inside modes much narrower than it, and the classifier wins without learning their shape;
+/// with one narrow bandwidth nothing samples the space between the modes. A geometric ladder of
+/// bandwidths puts noise at every scale from the data's spread down to its finest structure.
 pub struct KernelPart {
     centres: Vec<Vec<f64>>,
-    bandwidth: f64,
+    bandwidths: Vec<f64>,
+}
+
+/// How the kernel part is shaped: `[loss]`'s `components`, `bandwidth`, `levels`, `level_ratio`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct KernelShape {
+    pub components: usize,
+    /// The widest bandwidth; `None`: Scott's rule.
+    pub bandwidth: Option<f64>,
+    pub levels: usize,
+    pub level_ratio: f64,
 }
 
 /// A fitted noise distribution: the Gaussian alone, or `background`·Gaussian +
@@ -54,14 +68,12 @@ pub struct Noise {
 
 impl Noise {
     /// Fits `kind` to the rows of `data` (`[N, D]`, flattened).
-    #[allow(clippy::too_many_arguments)]
     pub fn fit(
         kind: NoiseKind,
         data: &[f32],
         dim: usize,
         scale: f64,
-        components: usize,
-        bandwidth: Option<f64>,
+        shape: KernelShape,
         background: f64,
         rng: &mut Rng,
     ) -> Result<Noise> {
@@ -108,7 +120,7 @@ impl Noise {
         let kernel = match kind {
             NoiseKind::Gaussian => None,
             NoiseKind::Mixture => {
-                let k = components.min(n);
+                let k = shape.components.min(n);
                 // K distinct data points, uniformly (a partial Fisher–Yates).
                 let mut idx: Vec<usize> = (0..n).collect();
                 for i in 0..k {
@@ -118,12 +130,16 @@ impl Noise {
                 let centres = idx[..k].iter().map(|&i| rows[i].clone()).collect();
                 // Scott's rule for a K-point estimate: h = σ̄·K^(−1/(D+4)), σ̄ the mean data std.
                 let mean_std = (0..dim).map(|d| cov[d * dim + d].sqrt()).sum::<f64>() / dim as f64;
-                let h = bandwidth
+                let h = shape
+                    .bandwidth
                     .unwrap_or_else(|| mean_std * (k as f64).powf(-1.0 / (dim as f64 + 4.0)))
                     * scale;
+                let bandwidths = (0..shape.levels.max(1))
+                    .map(|l| h / shape.level_ratio.powi(l as i32))
+                    .collect();
                 Some(KernelPart {
                     centres,
-                    bandwidth: h,
+                    bandwidths,
                 })
             }
         };
@@ -148,11 +164,8 @@ impl Noise {
             match (&self.kernel, from_gaussian) {
                 (Some(k), false) => {
                     let c = &k.centres[rng.random_range(0..k.centres.len())];
-                    out.extend(
-                        c.iter()
-                            .zip(zi)
-                            .map(|(m, e)| (m + k.bandwidth * *e as f64) as f32),
-                    );
+                    let h = k.bandwidths[rng.random_range(0..k.bandwidths.len())];
+                    out.extend(c.iter().zip(zi).map(|(m, e)| (m + h * *e as f64) as f32));
                 }
                 _ => {
                     let g = &self.gaussian;
@@ -203,22 +216,29 @@ impl Noise {
 }
 
 fn kernel_log_density(k: &KernelPart, row: &[f32]) -> f64 {
-    let s2 = k.bandwidth * k.bandwidth;
-    let exps: Vec<f64> = k
+    let d2: Vec<f64> = k
         .centres
         .iter()
         .map(|c| {
-            let d2: f64 = c
-                .iter()
+            c.iter()
                 .zip(row)
                 .map(|(m, v)| (*v as f64 - m).powi(2))
-                .sum();
-            -d2 / (2.0 * s2)
+                .sum()
+        })
+        .collect();
+    // log of the mean over levels and centres of N(x; cₖ, hₗ²I), by log-sum-exp.
+    let exps: Vec<f64> = k
+        .bandwidths
+        .iter()
+        .flat_map(|h| {
+            let s2 = h * h;
+            let norm = -0.5 * row.len() as f64 * (2.0 * PI * s2).ln();
+            d2.iter().map(move |d| norm - d / (2.0 * s2))
         })
         .collect();
     let top = exps.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
     let sum: f64 = exps.iter().map(|e| (e - top).exp()).sum();
-    top + sum.ln() - (k.centres.len() as f64).ln() - 0.5 * row.len() as f64 * (2.0 * PI * s2).ln()
+    top + sum.ln() - (exps.len() as f64).ln()
 }
 
 /// Lower Cholesky factor of a symmetric positive-definite D×D matrix; `None` if it is not.

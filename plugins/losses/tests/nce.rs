@@ -7,7 +7,7 @@ mod common;
 use candle_core::{DType, Device, Tensor, Var};
 use common::{loss_from, FixedNegatives};
 use ebm_core::{rng, Energy, Model, Param, PluginSpec, Result, TrainCtx};
-use ebm_losses::nce_noise::{Noise, NoiseKind};
+use ebm_losses::nce_noise::{KernelShape, Noise, NoiseKind};
 
 /// E(x) = ½ Σ_d (x_d − μ_d)² e^(−2 s_d) + c: a normalised Gaussian exactly when
 /// c = Σ_d s_d + log 2π (D = 2).
@@ -118,12 +118,19 @@ fn the_noise_densities_integrate_to_one_and_match_their_draws() {
         .chunks(2)
         .flat_map(|p| [p[0] * 0.7 + 0.3, p[1] * 0.4 + 0.2 * p[0]])
         .collect();
-    for (kind, background) in [
-        (NoiseKind::Gaussian, 0.0),
-        (NoiseKind::Mixture, 0.0),
-        (NoiseKind::Mixture, 0.3),
+    for (kind, background, levels) in [
+        (NoiseKind::Gaussian, 0.0, 1),
+        (NoiseKind::Mixture, 0.0, 1),
+        (NoiseKind::Mixture, 0.3, 1),
+        (NoiseKind::Mixture, 0.2, 3),
     ] {
-        let noise = Noise::fit(kind, &data, 2, 1.2, 64, None, background, &mut r).unwrap();
+        let shape = KernelShape {
+            components: 64,
+            bandwidth: None,
+            levels,
+            level_ratio: 2.0,
+        };
+        let noise = Noise::fit(kind, &data, 2, 1.2, shape, background, &mut r).unwrap();
         // ∫ q on a grid.
         let h = 0.02;
         let mut grid = Vec::new();
@@ -141,7 +148,7 @@ fn the_noise_densities_integrate_to_one_and_match_their_draws() {
             * (h * h) as f64;
         assert!(
             (total - 1.0).abs() < 1e-3,
-            "{kind:?} {background}: ∫q = {total}"
+            "{kind:?} {background} {levels}: ∫q = {total}"
         );
         // Draws: their mean log q is the noise's negative entropy, which the grid also gives.
         let draws = noise.sample(20_000, &mut r, &dev).unwrap();
@@ -151,7 +158,7 @@ fn the_noise_densities_integrate_to_one_and_match_their_draws() {
         let exact: f64 = grid_lq.iter().map(|l| l.exp() * l).sum::<f64>() * (h * h) as f64;
         assert!(
             (mc - exact).abs() < 0.03,
-            "{kind:?} {background}: E log q {mc} vs {exact}"
+            "{kind:?} {background} {levels}: E log q {mc} vs {exact}"
         );
     }
 }
@@ -165,6 +172,8 @@ fn bad_parameters_name_their_key() {
         ("components = 0", "loss.components"),
         ("background = 1.0", "loss.background"),
         ("bandwidth = nan", "loss.bandwidth"),
+        ("levels = 0", "loss.levels"),
+        ("level_ratio = 1.0", "loss.level_ratio"),
     ] {
         let spec: PluginSpec = toml::from_str(&format!("kind = \"nce\"\n{text}")).unwrap();
         let err = ebm_core::build_loss("loss", &spec)

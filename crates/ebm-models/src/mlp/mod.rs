@@ -6,6 +6,13 @@
 //! of ordinary differentiable ops, losses that need ∇ₓE inside the objective (score matching) can
 //! still differentiate it with respect to the weights.
 //!
+//! `fourier_features = m` feeds the network [x, sin 2πBx, cos 2πBx] instead of x, with a fixed
+//! random B ∈ ℝ^{m×d}, Bᵢⱼ ~ N(0, `fourier_scale`²) (Tancik et al. 2020, "Fourier features let
+//! networks learn high frequency functions"): an MLP on raw coordinates learns smooth functions
+//! first (spectral bias) and blurs structure much finer than the data's spread (thin spirals,
+//! checkerboard squares, modes 0.02 wide); the features give it those frequencies from the start.
+//! ∇ₓE passes through them by the chain rule.
+//!
 //! Two options make it the network of equilibrium and flow matching:
 //! - `time = true` appends Fourier features of a time t ∈ [0, 1] to the input, so the network is
 //!   E(x, t) (or g(x, t)); ∇ₓE keeps only the x columns of the input gradient.
@@ -50,6 +57,12 @@ pub struct MlpConfig {
     /// A scalar energy head or a vector (gradient-field) head.
     #[serde(default)]
     pub output: Output,
+    /// m random Fourier features of x appended to the input (0: none).
+    #[serde(default)]
+    pub fourier_features: usize,
+    /// σ of the Fourier frequencies, in cycles per unit of x.
+    #[serde(default = "one")]
+    pub fourier_scale: f64,
 }
 
 /// What the network outputs.
@@ -84,6 +97,8 @@ impl Default for MlpConfig {
             time: false,
             time_frequencies: default_time_frequencies(),
             output: Output::default(),
+            fourier_features: 0,
+            fourier_scale: 1.0,
         }
     }
 }
@@ -101,6 +116,18 @@ impl MlpConfig {
             return Err(ebm_core::Error::config(
                 "model.time_frequencies",
                 format!("at most 16, got {}", self.time_frequencies),
+            ));
+        }
+        if self.fourier_features > 4096 {
+            return Err(ebm_core::Error::config(
+                "model.fourier_features",
+                format!("at most 4096, got {}", self.fourier_features),
+            ));
+        }
+        if !(self.fourier_scale > 0.0 && self.fourier_scale.is_finite()) {
+            return Err(ebm_core::Error::config(
+                "model.fourier_scale",
+                format!("must be finite and > 0, got {}", self.fourier_scale),
             ));
         }
         if !self.swish_beta.is_finite() {
@@ -131,6 +158,8 @@ pub struct Mlp {
     input_dim: usize,
     /// Fourier frequencies of t (None: no time input).
     time_frequencies: Option<usize>,
+    /// 2π·B, `[m, d]`, of the Fourier features of x (None: raw x only).
+    fourier: Option<Tensor>,
     output: Output,
     params: Vec<Param>,
     /// The fused sampling path of this shape (an energy head without time input), with its
@@ -160,7 +189,20 @@ impl Mlp {
     ) -> Result<Self> {
         config.validate()?;
         let time_frequencies = config.time.then_some(config.time_frequencies);
-        let mut widths = vec![input_dim + time_frequencies.map_or(0, |n| 1 + 2 * n)];
+        let m = config.fourier_features;
+        // Drawn before the weights, from the same stream: a run's model (and a resumed or
+        // evaluated copy of it) gets the same B from its seed. Not a parameter: never trained.
+        let fourier = if m > 0 {
+            let scale = 2.0 * std::f64::consts::PI * config.fourier_scale;
+            let b: Vec<f32> = ebm_core::rng::normal_vec(rng, m * input_dim)
+                .into_iter()
+                .map(|z| (z as f64 * scale) as f32)
+                .collect();
+            Some(Tensor::from_vec(b, (m, input_dim), device)?.to_dtype(dtype)?)
+        } else {
+            None
+        };
+        let mut widths = vec![input_dim + 2 * m + time_frequencies.map_or(0, |n| 1 + 2 * n)];
         widths.extend(&config.hidden);
         widths.push(match config.output {
             Output::Energy => 1,
@@ -186,8 +228,8 @@ impl Mlp {
                 var: b,
             });
         }
-        let fused = match (config.output, time_frequencies) {
-            (Output::Energy, None) => FusedMlp::new(MlpSpec {
+        let fused = match (config.output, time_frequencies, m) {
+            (Output::Energy, None, 0) => FusedMlp::new(MlpSpec {
                 widths,
                 activation: config.activation,
                 beta: config.swish_beta as f32,
@@ -201,6 +243,7 @@ impl Mlp {
             beta: config.swish_beta,
             input_dim,
             time_frequencies,
+            fourier,
             output: config.output,
             params,
             fused,
@@ -219,8 +262,13 @@ impl Mlp {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
+        let fourier = match &self.fourier {
+            Some(b) => Some(b.to_dtype(dtype)?),
+            None => None,
+        };
         Ok(Mlp {
             layers,
+            fourier,
             params: Vec::new(),
             ..self.clone()
         })
@@ -261,11 +309,16 @@ impl Mlp {
         Ok(self.forward(x, Some(t))?.1.squeeze(1)?)
     }
 
-    /// The network input: x flattened to `[B, d]`, with the time features appended for a
-    /// time-conditioned network (t = 1 when no time is given).
+    /// The network input: x flattened to `[B, d]`, with its Fourier features [sin a, cos a]
+    /// (a = 2πBx) and, for a time-conditioned network, the time features appended (t = 1 when
+    /// no time is given).
     fn input(&self, x: &Tensor, t: Option<&Tensor>) -> Result<Tensor> {
         let b = x.dims().first().copied().unwrap_or(0);
-        let h = x.reshape((b, self.input_dim))?;
+        let mut h = x.reshape((b, self.input_dim))?;
+        if let Some(two_pi_b) = &self.fourier {
+            let a = h.matmul(&two_pi_b.t()?)?;
+            h = Tensor::cat(&[&h, &a.sin()?, &a.cos()?], 1)?;
+        }
         let Some(n) = self.time_frequencies else {
             return Ok(h);
         };
@@ -312,9 +365,17 @@ impl Mlp {
         for (l, z) in self.layers.iter().zip(&pre).rev() {
             g = (g * self.activation.derivative(z, self.beta)?)?.matmul(&l.w)?;
         }
-        // Time features are inputs too; ∇ₓ keeps the x columns.
-        let g = g.narrow(1, 0, self.input_dim)?;
-        Ok((out.squeeze(1)?, g.reshape(x.shape())?))
+        // Time features are inputs too; ∇ₓ keeps the x columns, plus the chain rule through the
+        // Fourier features: ∂sin a/∂x = cos a·2πB, ∂cos a/∂x = −sin a·2πB.
+        let d = self.input_dim;
+        let mut gx = g.narrow(1, 0, d)?;
+        if let Some(two_pi_b) = &self.fourier {
+            let m = two_pi_b.dims()[0];
+            let a = x.reshape((batch, d))?.matmul(&two_pi_b.t()?)?;
+            let ga = ((g.narrow(1, d, m)? * a.cos()?)? - (g.narrow(1, d + m, m)? * a.sin()?)?)?;
+            gx = (gx + ga.matmul(two_pi_b)?)?;
+        }
+        Ok((out.squeeze(1)?, gx.reshape(x.shape())?))
     }
 
     /// The vector head's output g(x, t), shaped like x.
