@@ -11,6 +11,9 @@
 //! ebm-launch eval DIR [--n N] [--steps K] [--classifier FILE] [--ais-chains M] ...
 //!                                                         # evaluate it: DIR/evaluation/report.json
 //! ebm-launch eval DIR --samples FILE.npy ...              # score samples made elsewhere
+//! ebm-launch energy DIR --points X.npy --out E.npy [--grad] # E(x) (and ∇ₓE) at your points
+//! ebm-launch check CONFIG [--set ...] [--ranks N]        # validate without training
+//! ebm-launch completions bash|zsh|fish                    # shell completion script
 //! ```
 //!
 //! A custom binary that links its own plugins is three lines:
@@ -31,9 +34,11 @@
 //! the same binary with `EBMLAUNCH_WORKER=1` and RANK, WORLD_SIZE, ... in its environment.
 
 pub mod agent;
+pub mod check;
 pub mod cli;
 mod density_lines;
 mod eval;
+pub mod logging;
 pub mod rendezvous;
 pub mod spawn;
 pub mod watch;
@@ -74,6 +79,8 @@ pub struct Cli {
     pub resume: Option<PathBuf>,
     #[command(flatten)]
     pub dist: DistArgs,
+    #[command(flatten)]
+    pub log: logging::LogArgs,
 }
 
 /// What `--gpus` says on a build without CUDA support.
@@ -91,6 +98,46 @@ pub enum Command {
     /// AUROC (images). With --samples, score samples made elsewhere instead of the model's.
     /// Writes RUN_DIR/evaluation/report.json and figures.
     Eval(EvalArgs),
+    /// Check a config without training: keys, plugins and their parameters, the data (files,
+    /// shapes), the model's size, memory per rank; prints the resolved config. Exit 0 or 2.
+    Check(CheckArgs),
+    /// E(x), and with --grad ∇ₓE, of a trained run's newest checkpoint at the points of a .npy
+    /// file (float32/float64, the run's data shape or flattened); written as float32 .npy.
+    Energy(EnergyArgs),
+    /// Print a shell completion script: `ebm-launch completions bash > ~/.local/share/bash-completion/completions/ebm-launch`.
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
+}
+
+/// `ebm-launch check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The TOML config.
+    pub config: PathBuf,
+    /// Override a config key, as for training.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub sets: Vec<String>,
+    /// Ranks the run will have (--gpus N or --cpus N; default: the config's dist.ranks).
+    #[arg(long, value_name = "N")]
+    pub ranks: Option<usize>,
+}
+
+/// `ebm-launch energy`.
+#[derive(Debug, Args)]
+pub struct EnergyArgs {
+    /// The run folder (holds config.toml and checkpoints/).
+    pub run_dir: PathBuf,
+    /// The points, .npy float32/float64, shape [N, ...data shape] or [N, flat].
+    #[arg(long, value_name = "FILE.npy")]
+    pub points: PathBuf,
+    /// The energies, float32 [N].
+    #[arg(long, value_name = "FILE.npy")]
+    pub out: PathBuf,
+    /// Also write ∇ₓE (float32, the points' shape) to FILE_grad.npy beside --out.
+    #[arg(long)]
+    pub grad: bool,
 }
 
 /// `ebm-launch eval`.
@@ -175,7 +222,7 @@ pub fn run_with(cli: Cli) -> ExitCode {
     ebm_losses::link();
     ebm_integrators::link();
     ebm_interpolants::link();
-    init_logging();
+    logging::init(&cli.log);
     let outcome = if std::env::var(rendezvous::WORKER_MARKER).as_deref() == Ok("1") {
         resolve(&cli)
             .map_err(LaunchError::from)
@@ -192,21 +239,21 @@ pub fn run_with(cli: Cli) -> ExitCode {
     }
 }
 
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    // A second init (tests call run_with repeatedly) is harmless: keep the first subscriber.
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .try_init();
-}
-
 fn execute(cli: &Cli) -> Result<(), LaunchError> {
     match &cli.command {
         Some(Command::Sample(args)) => return Ok(sample(args)?),
         Some(Command::Eval(args)) => return Ok(eval::run(args)?),
+        Some(Command::Energy(args)) => return Ok(energy(args)?),
+        Some(Command::Check(args)) => {
+            let report = check::check(&args.config, &args.sets, args.ranks)?;
+            check::print(&args.config, &report);
+            return Ok(());
+        }
+        Some(Command::Completions { shell }) => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(*shell, &mut cmd, "ebm-launch", &mut std::io::stdout());
+            return Ok(());
+        }
         None => {}
     }
     let mode = cli.dist.mode()?;
@@ -247,6 +294,34 @@ fn resolve(cli: &Cli) -> Result<(PathBuf, PathBuf, Start), Error> {
             "no config given: ebm-launch CONFIG, or ebm-launch --resume DIR".into(),
         )),
     }
+}
+
+/// `ebm-launch energy`: scores the points and says where the outputs went.
+fn energy(args: &EnergyArgs) -> ebm_eval::Result<()> {
+    let grad_out = args.grad.then(|| grad_path(&args.out));
+    let opts = ebm_eval::EnergyRunOptions {
+        points: args.points.clone(),
+        out: args.out.clone(),
+        grad_out: grad_out.clone(),
+    };
+    let report = ebm_eval::energy_of_points(&args.run_dir, &opts)?;
+    println!(
+        "scored {} points with {} (training step {}): E → {}{}",
+        report.n,
+        report.checkpoint.display(),
+        report.train_step,
+        args.out.display(),
+        grad_out.map_or(String::new(), |g| format!(", ∇ₓE → {}", g.display()))
+    );
+    Ok(())
+}
+
+/// `E.npy` → `E_grad.npy`, beside it.
+fn grad_path(out: &Path) -> PathBuf {
+    let stem = out
+        .file_stem()
+        .map_or("energy".into(), |s| s.to_string_lossy());
+    out.with_file_name(format!("{stem}_grad.npy"))
 }
 
 /// What a finished run prints.

@@ -178,11 +178,11 @@ impl Watch {
             Err(RecvTimeoutError::Timeout) | Err(RecvTimeoutError::Disconnected) => None,
         };
         for line in first.into_iter().chain(self.lines.try_iter()) {
-            let text = format!("[rank {}] {}", line.rank, line.text);
             if line.stderr {
+                let text = crate::logging::relay_line(line.rank, &line.text);
                 let _ = writeln!(std::io::stderr(), "{text}");
             } else {
-                let _ = writeln!(std::io::stdout(), "{text}");
+                let _ = writeln!(std::io::stdout(), "[rank {}] {}", line.rank, line.text);
             }
             if let Some(tail) = self.tails.get_mut(line.rank) {
                 if tail.len() == TAIL {

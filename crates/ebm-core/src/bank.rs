@@ -192,6 +192,16 @@ impl ChainBank {
         Ok(Tensor::from_slice(&self.chains, shape, device)?)
     }
 
+    /// The first `min(n, capacity)` chains as `[m, chain_shape...]`, copying only those (a
+    /// fixed, RNG-free view for monitoring, e.g. the trainer's TensorBoard energy histogram).
+    pub fn first(&self, n: usize, device: &Device) -> Result<Tensor> {
+        let m = n.min(self.capacity);
+        let mut shape = vec![m];
+        shape.extend_from_slice(&self.chain_shape);
+        let len = m * self.per_chain();
+        Ok(Tensor::from_slice(&self.chains[..len], shape, device)?)
+    }
+
     /// Replaces every chain with saved positions of the same shape.
     pub fn restore(&mut self, saved: &Tensor) -> Result<()> {
         let mut shape = vec![self.capacity];
@@ -258,6 +268,24 @@ mod tests {
             let moved = d.slots.contains(&s);
             assert_eq!(chain[0] > 50.0, moved, "slot {s}");
         }
+    }
+
+    #[test]
+    fn first_is_the_leading_chains_of_the_bank() {
+        let mut rng = rng::stream(3, "bank", 0);
+        let bank = ChainBank::new(6, &[2], ChainInit::default(), &mut rng);
+        let all = bank
+            .to_tensor(&Device::Cpu)
+            .unwrap()
+            .to_vec2::<f32>()
+            .unwrap();
+        let four = bank
+            .first(4, &Device::Cpu)
+            .unwrap()
+            .to_vec2::<f32>()
+            .unwrap();
+        assert_eq!(four, all[..4]);
+        assert_eq!(bank.first(100, &Device::Cpu).unwrap().dims(), [6, 2]);
     }
 
     #[test]

@@ -8,7 +8,8 @@
 //!   (`ebm-launch sample`: new samples with diagnostics and figures) and [`evaluate_run`]
 //!   (`ebm-launch eval`: sample distances, AIS likelihood, FID-like/KID/mode coverage/OOD
 //!   AUROC in the feature space of a [`classifier`] ebm trains itself, for the model's samples
-//!   or for samples from a .npy file).
+//!   or for samples from a .npy file), [`energy_of_points`] (`ebm-launch energy`: E(x) and
+//!   ∇ₓE at a user's points).
 //! - The measures themselves: [`distance`] (MMD², energy distance), [`ais`] (log Z),
 //!   [`density_fit`] (MMD² at the data's scale, grid log Z, KL(data ‖ model) for 2-D sets),
 //!   [`image_metrics`] (Fréchet distance, KID, AUROC), [`ood_sets`] (blurred and
@@ -21,6 +22,7 @@ pub mod classifier;
 mod data_energy;
 pub mod density_fit;
 pub mod distance;
+mod energy_run;
 mod error;
 mod eval_run;
 mod eval_samples;
@@ -34,6 +36,7 @@ mod trained_run;
 
 pub use data_energy::DataEnergy;
 pub use ebm_train::EvalConfig;
+pub use energy_run::{energy_of_points, EnergyRunOptions, EnergyRunReport};
 pub use error::{Error, Result};
 pub use eval_run::{
     evaluate_run, EvalRunOptions, EvalRunReport, ImageReport, LikelihoodReport, ModeCoverage,

@@ -64,6 +64,10 @@ pub struct TrainConfig {
     /// Checkpoints kept on disk (the newest ones).
     #[serde(default = "d_keep")]
     pub keep_checkpoints: usize,
+    /// Also write a TensorBoard event file, `tb/events.out.tfevents.*`: the metrics' scalars,
+    /// energy histograms, the figures as images and the config as text.
+    #[serde(default = "d_tensorboard")]
+    pub tensorboard: bool,
 }
 
 fn d_steps() -> u64 {
@@ -84,6 +88,9 @@ fn d_ckpt() -> u64 {
 fn d_keep() -> usize {
     3
 }
+fn d_tensorboard() -> bool {
+    true
+}
 
 impl Default for TrainConfig {
     fn default() -> Self {
@@ -94,6 +101,7 @@ impl Default for TrainConfig {
             plot_every: d_plot(),
             checkpoint_every: d_ckpt(),
             keep_checkpoints: d_keep(),
+            tensorboard: d_tensorboard(),
         }
     }
 }

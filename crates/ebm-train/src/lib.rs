@@ -2,9 +2,9 @@
 //!
 //! [`load`] reads a [`RunConfig`] (TOML file, `EBM_` environment, `--set`), [`Trainer`] builds
 //! the model, sampler, loss and data from it and runs the loop ([`train_step`] is one step),
-//! writing the run folder ([`RunDir`]): resolved `config.toml`, `metrics.jsonl` and
-//! `checkpoints/` from which `Start::Resume` continues exactly. What rank 0 alone does is
-//! [`RankRole`]'s to say.
+//! writing the run folder ([`RunDir`]): resolved `config.toml`, `metrics.jsonl`, a TensorBoard
+//! event file ([`tensorboard`]) and `checkpoints/` from which `Start::Resume` continues
+//! exactly. What rank 0 alone does is [`RankRole`]'s to say.
 //!
 //! Figures and evaluation are not here: the loop calls a [`RunHooks`] at its plot interval and
 //! after its last step, and the `ebm-eval` crate's `EvalHooks` draws the progress figures and
@@ -29,6 +29,7 @@ mod resume;
 mod run_dir;
 mod state;
 mod step;
+pub mod tensorboard;
 mod trainer;
 
 pub use config::{RunConfig, TrainConfig};

@@ -1,5 +1,5 @@
 //! The run folder: `config.toml`, `metrics.jsonl`, `plots/`, `samples.npy`, `eval.json`,
-//! `checkpoints/`. A fresh run refuses a folder that already holds a run, so nothing trained is
+//! `checkpoints/`, `tb/` (TensorBoard). A fresh run refuses a folder that already holds a run, so nothing trained is
 //! overwritten by accident.
 
 use crate::{Error, Result};
@@ -65,6 +65,10 @@ impl RunDir {
     }
     pub fn checkpoints(&self) -> PathBuf {
         self.root.join("checkpoints")
+    }
+    /// TensorBoard's event files (`[train] tensorboard`).
+    pub fn tensorboard(&self) -> PathBuf {
+        self.root.join("tb")
     }
     pub fn samples(&self) -> PathBuf {
         self.root.join("samples.npy")

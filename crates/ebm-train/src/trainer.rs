@@ -1,11 +1,13 @@
-//! The training loop on one rank of N (N = 1 for single-device training): steps, metrics rows,
-//! checkpoints, and the calls into the run's [`RunHooks`] (progress figures at the plot interval,
-//! the final evaluation after the last step). What rank 0 alone does is [`RankRole`]'s to say;
+//! The training loop on one rank of N (N = 1 for single-device training): steps, metrics rows
+//! (and their TensorBoard events, with the figures each hook call wrote), checkpoints, and the
+//! calls into the run's [`RunHooks`] (progress figures at the plot interval, the final evaluation
+//! after the last step). What rank 0 alone does is [`RankRole`]'s to say;
 //! every collective (chain gathers for the hooks and checkpoints, the report broadcast) is called
 //! by all ranks on the same schedule.
 
 use crate::dist::{self, wire::broadcast_bytes};
 use crate::resume::restore_newest;
+use crate::tensorboard::{self, figures::PngSnapshot, EventWriter};
 use crate::{
     checkpoint, step, Error, LoadedConfig, MetricsLog, RankRole, Result, RunConfig, RunDir,
     RunHooks, RunView, TrainState,
@@ -87,6 +89,7 @@ impl Trainer {
         let mut role = match (start, leader) {
             (Start::Fresh, true) => RankRole::Writer {
                 metrics: MetricsLog::create(&dir.metrics())?,
+                events: fresh_events(&dir, &config)?,
             },
             _ => RankRole::Follower,
         };
@@ -96,6 +99,7 @@ impl Trainer {
             if leader {
                 role = RankRole::Writer {
                     metrics: MetricsLog::resume(&dir.metrics(), state.step)?,
+                    events: resumed_events(&dir, &config, state.step)?,
                 };
             }
         }
@@ -148,7 +152,7 @@ impl Trainer {
             progress.inc(1);
             if s.is_multiple_of(train.log_every) || s == train.steps {
                 progress.set_message(format!("loss {:.4}", row.get("loss").unwrap_or(f64::NAN)));
-                if let RankRole::Writer { metrics } = &mut self.role {
+                if let RankRole::Writer { metrics, events } = &mut self.role {
                     if progress.is_hidden() {
                         let vals: Vec<String> = row
                             .values
@@ -156,6 +160,9 @@ impl Trainer {
                             .map(|(k, v)| format!("{k}={v:.4}"))
                             .collect();
                         tracing::info!("step {s}/{} {}", train.steps, vals.join(" "));
+                    }
+                    if let Some(events) = events {
+                        tensorboard::log_row(events, &row, &self.state)?;
                     }
                     metrics.append(row)?;
                 }
@@ -167,9 +174,11 @@ impl Trainer {
             {
                 // A collective: every rank takes part, the writer's hooks draw.
                 let chains = self.all_chains()?;
+                let before = self.figures_snapshot();
                 if let Some(view) = self.view(chains.as_ref()) {
                     hooks.progress(&view)?;
                 }
+                self.log_figures(before.as_ref(), s)?;
             }
             if s.is_multiple_of(train.checkpoint_every) || s == train.steps {
                 if let Some(ckpt) = dist::gather_checkpoint(coll.as_ref(), &self.state)? {
@@ -197,6 +206,23 @@ impl Trainer {
             metrics: self.role.metrics()?,
             chains,
         })
+    }
+
+    /// The figures as they are before a hook call, on a writer that logs to TensorBoard.
+    fn figures_snapshot(&self) -> Option<PngSnapshot> {
+        self.role
+            .events()
+            .map(|_| PngSnapshot::take(&self.dir.plots()))
+    }
+
+    /// The figures written since `before` (a hook call's) as TensorBoard images at `step`.
+    fn log_figures(&mut self, before: Option<&PngSnapshot>, step: u64) -> Result<()> {
+        match (before, self.role.events_mut()) {
+            (Some(before), Some(events)) => {
+                tensorboard::log_figures(events, before, &self.dir.plots(), step)
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Every rank's persistent chains (a collective), if the loss keeps any.
@@ -235,15 +261,20 @@ impl Trainer {
     fn finish<H: RunHooks>(&mut self, hooks: &mut H) -> Result<H::Report> {
         let chains = self.all_chains()?;
         let coll = self.coll.clone();
+        let step = self.state.step;
+        let before = self.figures_snapshot();
         let view = self.view(chains.as_ref());
         if coll.world_size() == 1 {
             let view = view.expect("the only rank is the writer");
-            return hooks.finish(&view);
+            let report = hooks.finish(&view)?;
+            self.log_figures(before.as_ref(), step)?;
+            return Ok(report);
         }
         // TOML rather than JSON: it round-trips NaN and infinities, which a failed eval can hold.
         let text = match view {
             Some(view) => {
                 let report = hooks.finish(&view)?;
+                self.log_figures(before.as_ref(), step)?;
                 toml::to_string(&report).map_err(Error::serialize("the run's report"))?
             }
             None => String::new(),
@@ -257,6 +288,29 @@ impl Trainer {
         let text = std::str::from_utf8(&text).map_err(|e| malformed(e.to_string()))?;
         toml::from_str(text).map_err(|e| malformed(e.to_string()))
     }
+}
+
+/// A fresh run's TensorBoard writer (`train.tensorboard`), which starts with the resolved config.
+fn fresh_events(dir: &RunDir, config: &RunConfig) -> Result<Option<EventWriter>> {
+    if !config.train.tensorboard {
+        return Ok(None);
+    }
+    let mut events = EventWriter::create(&dir.tensorboard())?;
+    let text = tensorboard::config_markdown(&config.to_toml()?);
+    events.text(tensorboard::CONFIG_TAG, 0, &text)?;
+    events.flush()?;
+    Ok(Some(events))
+}
+
+/// The TensorBoard writer of a run resumed at `step`. Existing event files are trimmed to `step`
+/// even with `train.tensorboard` now off, so that they keep agreeing with `metrics.jsonl`.
+fn resumed_events(dir: &RunDir, config: &RunConfig, step: u64) -> Result<Option<EventWriter>> {
+    let tb = dir.tensorboard();
+    if !config.train.tensorboard && !tb.exists() {
+        return Ok(None);
+    }
+    let events = EventWriter::resume(&tb, step)?;
+    Ok(Some(events).filter(|_| config.train.tensorboard))
 }
 
 fn progress_bar(total: u64, done: u64, leader: bool) -> ProgressBar {

@@ -37,6 +37,8 @@ pub struct NceParams {
     /// Share of the mixture noise drawn from the data-fitted Gaussian (0: the kernel estimate
     /// alone).
     pub background: f64,
+    /// Widens that Gaussian's standard deviations (times `scale`).
+    pub background_scale: f64,
 }
 
 impl Default for NceParams {
@@ -50,6 +52,7 @@ impl Default for NceParams {
             levels: 1,
             level_ratio: 3.0,
             background: 0.0,
+            background_scale: 1.0,
         }
     }
 }
@@ -68,6 +71,7 @@ impl NceParams {
         };
         positive("noise_ratio", self.noise_ratio)?;
         positive("scale", self.scale)?;
+        positive("background_scale", self.background_scale)?;
         if let Some(h) = self.bandwidth {
             positive("bandwidth", h)?;
         }
@@ -161,6 +165,7 @@ impl Loss for Nce {
                 bandwidth: p.bandwidth,
                 levels: p.levels,
                 level_ratio: p.level_ratio,
+                background_scale: p.background_scale,
             },
             p.background,
             rng,

@@ -19,7 +19,8 @@ const FULL_COVARIANCE_MAX_DIM: usize = 64;
 pub enum NoiseKind {
     /// N(mean, scale²·Σ) with the data's mean and full covariance Σ.
     Gaussian,
-    /// `background`·N(mean, scale²·Σ) + (1 − `background`)·(1/(LK)) Σₗ Σₖ N(cₖ, hₗ²I): K data
+    /// `background`·N(mean, (scale·s_b)²·Σ) + (1 − `background`)·(1/(LK)) Σₗ Σₖ N(cₖ, hₗ²I),
+    /// s_b = `background_scale`: K data
     /// points as centres, L = `levels` bandwidths hₗ = h/rˡ (r = `level_ratio`), h = `bandwidth`
     /// (or Scott's rule for a K-point kernel estimate, times `scale`).
     #[default]
@@ -44,7 +45,8 @@ pub struct KernelPart {
     bandwidths: Vec<f64>,
 }
 
-/// How the kernel part is shaped: `[loss]`'s `components`, `bandwidth`, `levels`, `level_ratio`.
+/// How the mixture is shaped: `[loss]`'s `components`, `bandwidth`, `levels`, `level_ratio`,
+/// `background_scale`.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct KernelShape {
     pub components: usize,
@@ -52,6 +54,9 @@ pub struct KernelShape {
     pub bandwidth: Option<f64>,
     pub levels: usize,
     pub level_ratio: f64,
+    /// Widens the mixture's Gaussian share beyond `scale`: noise far from the data keeps a
+    /// flexible model (Fourier features) from putting mass there unseen.
+    pub background_scale: f64,
 }
 
 /// A fitted noise distribution: the Gaussian alone, or `background`·Gaussian +
@@ -108,7 +113,11 @@ impl Noise {
         for d in 0..dim {
             cov[d * dim + d] += ridge.max(1e-12);
         }
-        let scaled: Vec<f64> = cov.iter().map(|c| c * scale * scale).collect();
+        let g_scale = match kind {
+            NoiseKind::Gaussian => scale,
+            NoiseKind::Mixture => scale * shape.background_scale,
+        };
+        let scaled: Vec<f64> = cov.iter().map(|c| c * g_scale * g_scale).collect();
         let chol = cholesky(&scaled, dim)
             .ok_or_else(|| Error::config("loss.noise", "the data's covariance is singular"))?;
         let log_det = (0..dim).map(|i| 2.0 * chol[i * dim + i].ln()).sum();

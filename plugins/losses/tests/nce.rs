@@ -129,6 +129,7 @@ fn the_noise_densities_integrate_to_one_and_match_their_draws() {
             bandwidth: None,
             levels,
             level_ratio: 2.0,
+            background_scale: 1.2,
         };
         let noise = Noise::fit(kind, &data, 2, 1.2, shape, background, &mut r).unwrap();
         // ∫ q on a grid.
@@ -173,6 +174,7 @@ fn bad_parameters_name_their_key() {
         ("background = 1.0", "loss.background"),
         ("bandwidth = nan", "loss.bandwidth"),
         ("levels = 0", "loss.levels"),
+        ("background_scale = 0.0", "loss.background_scale"),
         ("level_ratio = 1.0", "loss.level_ratio"),
     ] {
         let spec: PluginSpec = toml::from_str(&format!("kind = \"nce\"\n{text}")).unwrap();

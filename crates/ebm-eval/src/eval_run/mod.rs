@@ -25,7 +25,7 @@
 
 mod images;
 mod likelihood;
-mod samples_file;
+pub(crate) mod samples_file;
 
 use samples_file::Source;
 

@@ -81,6 +81,19 @@ fn read_samples(
     model_shape: &[usize],
     images: bool,
 ) -> Result<Tensor> {
+    read_points(path, data_shape, model_shape, images, 2, "the distances")
+}
+
+/// [`read_samples`] with at least `min_n` rows, for `what` (`ebm-launch energy` scores one
+/// point; the distances need two).
+pub(crate) fn read_points(
+    path: &Path,
+    data_shape: &[usize],
+    model_shape: &[usize],
+    images: bool,
+    min_n: usize,
+    what: &str,
+) -> Result<Tensor> {
     let bad = |message: String| Error::SamplesFile {
         path: path.to_path_buf(),
         message,
@@ -104,8 +117,8 @@ fn read_samples(
         )));
     }
     let n = dims[0];
-    if n < 2 {
-        return Err(bad(format!("{n} samples; the distances need at least 2")));
+    if n < min_n {
+        return Err(bad(format!("{n} samples; {what} need at least {min_n}")));
     }
     let x = x.to_dtype(DType::F32)?;
     let values = x.flatten_all()?.to_vec1::<f32>()?;

@@ -1,0 +1,101 @@
+//! Log output fits files, pipes and schedulers: no colour codes when stderr is not a terminal
+//! (as in every test here), `--log-format json` gives one JSON object per line (with the rank
+//! in multi-rank runs), and `-q` silences the info lines.
+
+mod common;
+
+use common::{launch, stderr, SMALL};
+
+fn small(dir: &std::path::Path) -> String {
+    let config = dir.join("small.toml");
+    std::fs::write(&config, SMALL).unwrap();
+    config.to_str().unwrap().to_string()
+}
+
+#[test]
+fn text_logs_to_a_pipe_have_no_escape_codes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = small(tmp.path());
+    let out = tmp.path().join("run");
+    let o = launch(
+        &[
+            &config,
+            "--out",
+            out.to_str().unwrap(),
+            "--set",
+            "train.steps=4",
+        ],
+        &[("RUST_LOG", "info")],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("INFO"), "{err}");
+    assert!(
+        !err.contains('\u{1b}'),
+        "escape codes in piped logs: {err:?}"
+    );
+}
+
+#[test]
+fn json_logs_are_one_object_per_line_with_the_rank() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = small(tmp.path());
+    let out = tmp.path().join("run");
+    let o = launch(
+        &[
+            &config,
+            "--out",
+            out.to_str().unwrap(),
+            "--set",
+            "train.steps=4",
+            "--cpus",
+            "2",
+            "--spawn",
+            "--log-format",
+            "json",
+        ],
+        &[("RUST_LOG", "info")],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let err = stderr(&o);
+    let lines: Vec<serde_json::Value> = err
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    assert!(!lines.is_empty());
+    // Log events carry their level and time; a worker's raw stderr lines are wrapped.
+    for l in &lines {
+        let event = l["level"].is_string() && l["timestamp"].is_string();
+        let raw = l["stream"] == "stderr" && l["message"].is_string();
+        assert!(event || raw, "{l}");
+    }
+    assert!(lines.iter().any(|l| l["level"] == "INFO"), "{err}");
+    let ranks: std::collections::BTreeSet<u64> =
+        lines.iter().filter_map(|l| l["rank"].as_u64()).collect();
+    assert_eq!(
+        ranks.into_iter().collect::<Vec<_>>(),
+        vec![0, 1],
+        "each worker's lines carry its rank: {err}"
+    );
+}
+
+#[test]
+fn quiet_drops_info_lines() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = small(tmp.path());
+    let out = tmp.path().join("run");
+    let o = launch(
+        &[
+            &config,
+            "--out",
+            out.to_str().unwrap(),
+            "--set",
+            "train.steps=4",
+            "-q",
+        ],
+        &[("RUST_LOG", "info")],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("INFO"), "{}", stderr(&o));
+}
