@@ -1,7 +1,8 @@
 //! ebm-launch: runs a TOML-configured training job.
 //!
 //! ```text
-//! ebm-launch CONFIG [--out DIR] [--set key=value]...      # a new run
+//! ebm-launch CONFIG [--out DIR] [--set key=value]...      # a new run (--force: into a folder
+//!                                                         # holding files it would overwrite)
 //! ebm-launch --resume DIR [--set key=value]...            # continue DIR from its newest checkpoint
 //! ebm-launch CONFIG --cpus N [--spawn] ...                # data parallel: N CPU ranks (threads,
 //!                                                         # or one worker process per rank)
@@ -39,6 +40,7 @@ pub mod cli;
 mod density_lines;
 mod eval;
 pub mod logging;
+mod outputs;
 pub mod rendezvous;
 pub mod spawn;
 pub mod watch;
@@ -74,9 +76,15 @@ pub struct Cli {
     /// Override a config key, e.g. --set train.steps=500 (applied after the file and EBM_* env).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub sets: Vec<String>,
-    /// Continue the run in DIR from its newest checkpoint.
+    /// Continue the run in DIR from its newest checkpoint, with its newest resolved config
+    /// (`config.toml` or the latest `config.resume-N.toml`) unless CONFIG is given; a folder
+    /// whose run stopped before its first checkpoint starts again from step 0.
     #[arg(long, value_name = "DIR", conflicts_with = "out")]
     pub resume: Option<PathBuf>,
+    /// Train into --out even though it holds files a fresh run would overwrite (config.toml,
+    /// samples.npy, eval.json) that are not a run's, such as the config given.
+    #[arg(long, conflicts_with = "resume")]
+    pub force: bool,
     #[command(flatten)]
     pub dist: DistArgs,
     #[command(flatten)]
@@ -138,6 +146,9 @@ pub struct EnergyArgs {
     /// Also write ∇ₓE (float32, the points' shape) to FILE_grad.npy beside --out.
     #[arg(long)]
     pub grad: bool,
+    /// Write --out even where it is a file of a run (config.toml, metrics.jsonl, ...).
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// `ebm-launch eval`.
@@ -206,6 +217,10 @@ pub struct SampleArgs {
     /// The samples file (default: RUN_DIR/sampled/samples.npy); the other outputs go beside it.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Write --out (and the files beside it) even where they are files of a run (config.toml,
+    /// metrics.jsonl, samples.npy, ...).
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Parses the command line, runs the job, and returns the process exit code.
@@ -241,9 +256,22 @@ pub fn run_with(cli: Cli) -> ExitCode {
 
 fn execute(cli: &Cli) -> Result<(), LaunchError> {
     match &cli.command {
-        Some(Command::Sample(args)) => return Ok(sample(args)?),
+        Some(Command::Sample(args)) => {
+            outputs::refuse_run_files(
+                sample_outputs(args).iter().map(PathBuf::as_path),
+                args.force,
+            )?;
+            return Ok(sample(args)?);
+        }
         Some(Command::Eval(args)) => return Ok(eval::run(args)?),
-        Some(Command::Energy(args)) => return Ok(energy(args)?),
+        Some(Command::Energy(args)) => {
+            let grad = grad_path(&args.out);
+            let written = [args.out.as_path()]
+                .into_iter()
+                .chain(args.grad.then_some(grad.as_path()));
+            outputs::refuse_run_files(written, args.force)?;
+            return Ok(energy(args)?);
+        }
         Some(Command::Check(args)) => {
             let report = check::check(&args.config, &args.sets, args.ranks)?;
             check::print(&args.config, &report);
@@ -263,6 +291,9 @@ fn execute(cli: &Cli) -> Result<(), LaunchError> {
         }
     }
     let (config_path, dir, start) = resolve(cli)?;
+    if start == Start::Fresh {
+        outputs::check_fresh_out(&dir, &config_path, cli.force)?;
+    }
     let loaded = ebm_train::load(&config_path, &cli.sets)?;
     tracing::info!(run = %dir.display(), config = %config_path.display(), "training");
     let summary = match mode {
@@ -278,11 +309,14 @@ fn execute(cli: &Cli) -> Result<(), LaunchError> {
     Ok(())
 }
 
-/// The config file, the run folder and how to start, from the command line.
+/// The config file, the run folder and how to start, from the command line. A resume reads the
+/// run's newest resolved config unless it is given one.
 fn resolve(cli: &Cli) -> Result<(PathBuf, PathBuf, Start), Error> {
     match (&cli.resume, &cli.config) {
         (Some(dir), config) => Ok((
-            config.clone().unwrap_or_else(|| dir.join("config.toml")),
+            config
+                .clone()
+                .unwrap_or_else(|| ebm_train::RunDir::config_in_force(dir)),
             dir.clone(),
             Start::Resume,
         )),
@@ -351,10 +385,7 @@ fn sample(args: &SampleArgs) -> ebm_eval::Result<()> {
         sampler_sets: args.sampler_sets.clone(),
         seed: args.seed,
         thin: args.thin,
-        out: args
-            .out
-            .clone()
-            .unwrap_or_else(|| args.run_dir.join("sampled").join("samples.npy")),
+        out: sample_out(args),
     };
     let report = ebm_eval::sample_from_run(&args.run_dir, &opts)?;
     println!(
@@ -383,6 +414,25 @@ fn sample(args: &SampleArgs) -> ebm_eval::Result<()> {
         println!("  {}", p.display());
     }
     Ok(())
+}
+
+/// Where `sample` writes its samples (the other outputs go beside them).
+fn sample_out(args: &SampleArgs) -> PathBuf {
+    args.out
+        .clone()
+        .unwrap_or_else(|| args.run_dir.join("sampled").join("samples.npy"))
+}
+
+/// Every file `sample` writes: the samples and, beside them (named as `ebm_eval::sample_from_run`
+/// names them), their diagnostics and the 2-D figures.
+fn sample_outputs(args: &SampleArgs) -> Vec<PathBuf> {
+    let out = sample_out(args);
+    let stem = out
+        .file_stem()
+        .map_or("samples".into(), |s| s.to_string_lossy().into_owned());
+    let beside = ["_diagnostics.json", ".png", "_trajectories.png"]
+        .map(|suffix| out.with_file_name(format!("{stem}{suffix}")));
+    std::iter::once(out).chain(beside).collect()
 }
 
 /// runs/<config stem>, or runs/<stem>-2, -3, … if taken.

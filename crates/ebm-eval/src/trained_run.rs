@@ -1,5 +1,6 @@
-//! Opening a finished (or interrupted) run folder: its resolved `config.toml` and the model of
-//! its newest checkpoint. `ebm-launch sample` and `ebm-launch eval` both start here.
+//! Opening a finished (or interrupted) run folder: its resolved config in force (`config.toml`,
+//! or the newest `config.resume-N.toml` a resume recorded) and the model of its newest
+//! checkpoint. `ebm-launch sample` and `ebm-launch eval` both start here.
 
 use crate::Result;
 use candle_core::Device;
@@ -22,7 +23,7 @@ impl TrainedRun {
             path: run_dir.to_path_buf(),
             message,
         };
-        let config_path = run_dir.join("config.toml");
+        let config_path = ebm_train::RunDir::config_in_force(run_dir);
         if !config_path.is_file() {
             return Err(bad_dir("is not a run folder: config.toml is missing".into()).into());
         }

@@ -1,17 +1,23 @@
 //! Checkpoints: one safetensors file per saved step, `checkpoints/step_0000500.safetensors`,
 //! holding tensors (weights, optimizer moments, chain bank, batch order) and string metadata
 //! (step, RNG positions). safetensors only: loading a checkpoint never runs code. Files are
-//! written to a temp name, synced and renamed, so a crash never leaves a half-written checkpoint.
+//! written to a temp name, synced and renamed (and the folder synced), so a crash never leaves a
+//! half-written checkpoint; a failed write removes its temp file. The bytes are deterministic:
+//! tensors in safetensors' order (dtype, then name) and metadata sorted by key, so two identical
+//! runs write identical files.
 
+use crate::run_dir::sync_dir;
 use crate::{Error, Result};
 use candle_core::{Device, Tensor};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// Everything saved at one step.
 pub struct Checkpoint {
     pub tensors: HashMap<String, Tensor>,
-    pub meta: HashMap<String, String>,
+    /// Sorted by key: written in this order.
+    pub meta: BTreeMap<String, String>,
 }
 
 impl Checkpoint {
@@ -39,18 +45,69 @@ pub fn save(dir: &Path, step: u64, ckpt: &Checkpoint) -> Result<PathBuf> {
     std::fs::create_dir_all(dir).map_err(Error::io(dir))?;
     let path = dir.join(file_name(step));
     let tmp = dir.join(format!(".{}.tmp", file_name(step)));
-    let mut entries: Vec<(&String, &Tensor)> = ckpt.tensors.iter().collect();
-    entries.sort_by(|a, b| a.0.cmp(b.0));
-    let meta = Some(ckpt.meta.clone());
-    safetensors::tensor::serialize_to_file(entries, meta, &tmp).map_err(|e| Error::Checkpoint {
-        path: tmp.clone(),
-        message: e.to_string(),
-    })?;
-    std::fs::File::open(&tmp)
-        .and_then(|f| f.sync_all())
-        .map_err(Error::io(&tmp))?;
-    std::fs::rename(&tmp, &path).map_err(Error::io(&path))?;
+    let written = write_file(&tmp, ckpt)
+        .and_then(|()| std::fs::rename(&tmp, &path).map_err(Error::io(&path)));
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
+    sync_dir(dir)?;
     Ok(path)
+}
+
+/// The safetensors bytes of `ckpt` into `path`, synced.
+fn write_file(path: &Path, ckpt: &Checkpoint) -> Result<()> {
+    use safetensors::tensor::{TensorInfo, View};
+    // safetensors' own order: descending dtype alignment, then name.
+    let mut entries: Vec<(&String, &Tensor)> = ckpt.tensors.iter().collect();
+    entries.sort_by(|(ln, lt), (rn, rt)| {
+        View::dtype(*rt)
+            .cmp(&View::dtype(*lt))
+            .then_with(|| ln.cmp(rn))
+    });
+    let mut offset = 0;
+    let mut infos = Vec::with_capacity(entries.len());
+    for (name, t) in &entries {
+        let n = View::data_len(*t);
+        let info = TensorInfo {
+            dtype: View::dtype(*t),
+            shape: t.dims().to_vec(),
+            data_offsets: (offset, offset + n),
+        };
+        offset += n;
+        infos.push(((*name).clone(), info));
+    }
+    // Built as text so that the order does not depend on serde_json's map type: metadata first
+    // (sorted: a BTreeMap), then the tensors in data order.
+    let mut text = format!("{{\"__metadata__\":{}", to_json(&ckpt.meta, path)?);
+    for (name, info) in &infos {
+        text.push(',');
+        text.push_str(&to_json(name, path)?);
+        text.push(':');
+        text.push_str(&to_json(info, path)?);
+    }
+    text.push('}');
+    let mut bytes = text.into_bytes();
+    bytes.resize(bytes.len().next_multiple_of(8), b' ');
+    let mut f = std::io::BufWriter::new(std::fs::File::create(path).map_err(Error::io(path))?);
+    f.write_all(&(bytes.len() as u64).to_le_bytes())
+        .and_then(|()| f.write_all(&bytes))
+        .map_err(Error::io(path))?;
+    for (_, t) in &entries {
+        f.write_all(&View::data(*t)).map_err(Error::io(path))?;
+    }
+    let file = f
+        .into_inner()
+        .map_err(|e| Error::io(path)(e.into_error()))?;
+    file.sync_all().map_err(Error::io(path))
+}
+
+/// One value of a checkpoint's JSON header.
+fn to_json<T: serde::Serialize + ?Sized>(value: &T, path: &Path) -> Result<String> {
+    serde_json::to_string(value).map_err(|e| Error::Checkpoint {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })
 }
 
 /// Checkpoints in `dir`, oldest first, with their steps.
@@ -98,7 +155,12 @@ pub fn from_bytes(bytes: &[u8], path: &Path, device: &Device) -> Result<Checkpoi
     };
     let (_, header) =
         safetensors::SafeTensors::read_metadata(bytes).map_err(|e| bad(e.to_string()))?;
-    let meta = header.metadata().clone().unwrap_or_default();
+    let meta = header
+        .metadata()
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .collect();
     let tensors =
         candle_core::safetensors::load_buffer(bytes, device).map_err(|e| bad(e.to_string()))?;
     Ok(Checkpoint { tensors, meta })

@@ -1,6 +1,8 @@
 //! Resuming: rank 0 finds the newest checkpoint of the run folder and reads it; on a multi-rank
 //! run it broadcasts the file's bytes, so the other ranks never touch the run folder (which,
 //! with one process per node, they may not even see). Each rank then restores its own part.
+//! A run folder without a checkpoint (the run stopped before its first one) restarts from step
+//! 0: every rank then keeps the state it was built with.
 
 use crate::dist::wire::broadcast_bytes;
 use crate::{checkpoint, Error, Result, RunDir, TrainState};
@@ -9,23 +11,21 @@ use ebm_dist::Collective;
 use std::path::PathBuf;
 
 /// Rank 0 reads the newest checkpoint of `dir` and broadcasts it; every rank restores its part.
-/// Returns the checkpoint's path.
+/// Returns the checkpoint's path, or `None` (on every rank) when `dir` has no checkpoint.
 pub(crate) fn restore_newest(
     coll: &dyn Collective,
     dir: &RunDir,
     state: &mut TrainState,
     device: &Device,
-) -> Result<PathBuf> {
+) -> Result<Option<PathBuf>> {
     let (name, bytes) = if coll.rank() == 0 {
-        let (_, path) =
-            checkpoint::list(&dir.checkpoints())?
-                .pop()
-                .ok_or_else(|| Error::RunDir {
-                    path: dir.root().to_path_buf(),
-                    message: "checkpoints/ is empty: nothing to resume".into(),
-                })?;
-        let bytes = std::fs::read(&path).map_err(Error::io(&path))?;
-        (path.to_string_lossy().into_owned().into_bytes(), bytes)
+        match checkpoint::list(&dir.checkpoints())?.pop() {
+            Some((_, path)) => {
+                let bytes = std::fs::read(&path).map_err(Error::io(&path))?;
+                (path.to_string_lossy().into_owned().into_bytes(), bytes)
+            }
+            None => (Vec::new(), Vec::new()),
+        }
     } else {
         (Vec::new(), Vec::new())
     };
@@ -37,7 +37,10 @@ pub(crate) fn restore_newest(
     } else {
         (name, bytes)
     };
+    if name.is_empty() {
+        return Ok(None);
+    }
     let path = PathBuf::from(String::from_utf8_lossy(&name).into_owned());
     state.restore(&checkpoint::from_bytes(&bytes, &path, device)?, &path)?;
-    Ok(path)
+    Ok(Some(path))
 }

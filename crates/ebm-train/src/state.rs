@@ -154,7 +154,7 @@ impl TrainState {
         if let Some(bank) = self.loss.chain_bank() {
             tensors.insert("bank.chains".into(), bank.to_tensor(&self.device)?);
         }
-        let meta = HashMap::from([
+        let meta = std::collections::BTreeMap::from([
             ("format".to_string(), FORMAT.to_string()),
             ("step".into(), self.step.to_string()),
             ("optim.t".into(), self.optim.steps().to_string()),

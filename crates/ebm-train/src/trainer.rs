@@ -9,8 +9,8 @@ use crate::dist::{self, wire::broadcast_bytes};
 use crate::resume::restore_newest;
 use crate::tensorboard::{self, figures::PngSnapshot, EventWriter};
 use crate::{
-    checkpoint, step, Error, LoadedConfig, MetricsLog, RankRole, Result, RunConfig, RunDir,
-    RunHooks, RunView, TrainState,
+    checkpoint, step, write_atomic, Error, LoadedConfig, MetricsLog, RankRole, Result, RunConfig,
+    RunDir, RunHooks, RunView, TrainState,
 };
 use candle_core::{Device, Tensor};
 use ebm_dist::{broadcast_tensors, Collective, SingleRank};
@@ -43,6 +43,9 @@ pub struct Trainer {
     state: TrainState,
     coll: Arc<dyn Collective>,
     role: RankRole,
+    /// A resume's resolved config when it differs from the run's newest recorded one: written
+    /// to `config.resume-N.toml` with the resume's first checkpoint (or when it finishes).
+    pending_config: Option<String>,
 }
 
 impl Trainer {
@@ -86,6 +89,20 @@ impl Trainer {
             (Start::Resume, true) => RunDir::open(dir)?,
             (_, false) => RunDir::at(dir),
         };
+        // `config.toml` is the fresh run's resolved config, written first so that a run that
+        // stops before its first checkpoint can be resumed from step 0. A resume that changes
+        // the config records it in `config.resume-N.toml` once it has saved a checkpoint.
+        let mut pending_config = None;
+        if leader {
+            let text = config.to_toml()?;
+            if start == Start::Fresh || !dir.config().is_file() {
+                write_atomic(&dir.config(), |tmp| {
+                    std::fs::write(tmp, &text).map_err(Error::io(tmp))
+                })?;
+            } else if std::fs::read_to_string(dir.newest_config()).ok().as_deref() != Some(&text) {
+                pending_config = Some(text);
+            }
+        }
         let mut role = match (start, leader) {
             (Start::Fresh, true) => RankRole::Writer {
                 metrics: MetricsLog::create(&dir.metrics())?,
@@ -94,8 +111,17 @@ impl Trainer {
             _ => RankRole::Follower,
         };
         if start == Start::Resume {
-            let path = restore_newest(coll, &dir, &mut state, &device)?;
-            tracing::info!(checkpoint = %path.display(), step = state.step, "resuming");
+            match restore_newest(coll, &dir, &mut state, &device)? {
+                Some(path) => {
+                    tracing::info!(checkpoint = %path.display(), step = state.step, "resuming")
+                }
+                None if leader => tracing::warn!(
+                    run = %dir.root().display(),
+                    config = %dir.newest_config().display(),
+                    "the run has no checkpoint (it stopped before its first one): starting again from step 0"
+                ),
+                None => {}
+            }
             if leader {
                 role = RankRole::Writer {
                     metrics: MetricsLog::resume(&dir.metrics(), state.step)?,
@@ -111,15 +137,13 @@ impl Trainer {
                 p.var.set(&t)?;
             }
         }
-        if role.is_writer() {
-            std::fs::write(dir.config(), config.to_toml()?).map_err(Error::io(dir.config()))?;
-        }
         Ok(Trainer {
             config,
             dir,
             state,
             coll: collective,
             role,
+            pending_config,
         })
     }
 
@@ -182,6 +206,7 @@ impl Trainer {
             }
             if s.is_multiple_of(train.checkpoint_every) || s == train.steps {
                 if let Some(ckpt) = dist::gather_checkpoint(coll.as_ref(), &self.state)? {
+                    self.record_config()?;
                     checkpoint::save(&self.dir.checkpoints(), s, &ckpt)?;
                     checkpoint::prune(&self.dir.checkpoints(), train.keep_checkpoints)?;
                 }
@@ -190,11 +215,24 @@ impl Trainer {
         progress.finish_and_clear();
         let train_seconds = started.elapsed().as_secs_f64();
         let eval = self.finish(hooks)?;
+        self.record_config()?;
         Ok(TrainSummary {
             steps: self.state.step,
             train_seconds,
             eval,
         })
+    }
+
+    /// Records a resume's changed config as `config.resume-N.toml` (once).
+    fn record_config(&mut self) -> Result<()> {
+        if let Some(text) = self.pending_config.take() {
+            let path = self.dir.next_resume_config();
+            write_atomic(&path, |tmp| {
+                std::fs::write(tmp, &text).map_err(Error::io(tmp))
+            })?;
+            tracing::info!(config = %path.display(), "recorded the resumed run's config");
+        }
+        Ok(())
     }
 
     /// What the hooks see, on the writer (`None` on the other ranks).
