@@ -152,6 +152,7 @@ impl ScheduleConfig {
     }
 
     fn check_shape(&self, key: &str) -> Result<()> {
+        self.check_numbers(key)?;
         if let ScheduleConfig::Shaped(Shape::Exponential { rate, .. }) = self {
             if !(*rate > 0.0 && rate.is_finite()) {
                 return Err(Error::config(
@@ -165,6 +166,67 @@ impl ScheduleConfig {
             return Err(Error::config(key, "schedule values must be finite numbers"));
         }
         Ok(())
+    }
+
+    /// Every number written in the schedule is finite (`f64::min` would drop a NaN from the
+    /// bounds) and every shape that spans `steps` spans at least one.
+    fn check_numbers(&self, key: &str) -> Result<()> {
+        let finite = |name: &str, v: f64| {
+            if v.is_finite() {
+                Ok(())
+            } else {
+                let k = match name {
+                    "" => key.to_string(),
+                    n => format!("{key}.{n}"),
+                };
+                Err(Error::config(
+                    k,
+                    format!("must be a finite number, got {v}"),
+                ))
+            }
+        };
+        let steps = |n: u64| {
+            if n == 0 {
+                Err(Error::config(format!("{key}.steps"), "must be > 0"))
+            } else {
+                Ok(())
+            }
+        };
+        let shape = match self {
+            ScheduleConfig::Constant(v) => return finite("", *v),
+            ScheduleConfig::Shaped(s) => s,
+        };
+        match shape {
+            Shape::Constant { value } => finite("value", *value),
+            Shape::Linear {
+                start,
+                end,
+                steps: n,
+            }
+            | Shape::Cosine {
+                start,
+                end,
+                steps: n,
+            } => {
+                finite("start", *start)?;
+                finite("end", *end)?;
+                steps(*n)
+            }
+            Shape::Exponential { start, rate, min } => {
+                finite("start", *start)?;
+                finite("rate", *rate)?;
+                finite("min", *min)
+            }
+            Shape::Warmup {
+                steps: n,
+                start,
+                then,
+            } => {
+                finite("start", *start)?;
+                steps(*n)?;
+                then.check_numbers(&format!("{key}.then"))
+            }
+        }
     }
 
     /// Checks that every value is > 0 (step sizes, learning rates).
@@ -242,5 +304,27 @@ mod tests {
         assert!(ScheduleConfig::Constant(0.0)
             .validate_non_negative("k")
             .is_ok());
+    }
+
+    #[test]
+    fn non_finite_values_and_zero_steps_are_refused() {
+        for text in [
+            "s = inf",
+            "s = nan",
+            "s = { kind = \"linear\", start = nan, end = 0.1, steps = 3 }",
+            "s = { kind = \"cosine\", start = 1.0, end = inf, steps = 3 }",
+            "s = { kind = \"warmup\", steps = 3, then = { kind = \"linear\", start = 1.0, end = nan, steps = 3 } }",
+            "s = { kind = \"exponential\", start = 1.0, rate = 0.5, min = nan }",
+        ] {
+            let e = parse(text).unwrap().validate_positive("optim.lr").unwrap_err();
+            assert!(e.to_string().contains("optim.lr") && e.to_string().contains("finite"), "{text}: {e}");
+        }
+        for text in [
+            "s = { kind = \"linear\", start = 1.0, end = 0.1, steps = 0 }",
+            "s = { kind = \"warmup\", steps = 0, start = 0.1, then = 1.0 }",
+        ] {
+            let e = parse(text).unwrap().validate_non_negative("k").unwrap_err();
+            assert!(e.to_string().contains("k.steps"), "{text}: {e}");
+        }
     }
 }

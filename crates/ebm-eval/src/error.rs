@@ -33,6 +33,11 @@ pub enum Error {
     /// float samples of the run's data shape.
     #[error("{path}: {message}")]
     SamplesFile { path: PathBuf, message: String },
+
+    /// The run's samples or metrics are NaN or infinite: the run did not produce a usable model,
+    /// whatever else it wrote (exit 1).
+    #[error("{0}")]
+    NonFinite(String),
 }
 
 impl Error {
@@ -45,7 +50,7 @@ impl Error {
             | Error::ClassifierFile { .. }
             | Error::Unlabelled { .. }
             | Error::SamplesFile { .. } => true,
-            Error::Viz(_) => false,
+            Error::Viz(_) | Error::NonFinite(_) => false,
         }
     }
 

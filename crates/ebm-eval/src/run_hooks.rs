@@ -96,6 +96,13 @@ impl EvalHooks {
         write_atomic(&dir.eval(), |tmp| {
             std::fs::write(tmp, json).map_err(ebm_train::Error::io(tmp))
         })?;
+        // samples.npy and eval.json are written (to look at); the run still fails.
+        non_finite_result(
+            &samples,
+            &report,
+            &dir.samples().display().to_string(),
+            &dir.eval(),
+        )?;
         if shape == [2] {
             let pts = plots::points_2d(&samples, 2000)?;
             let bounds = config.data.plot_bounds();
@@ -139,6 +146,43 @@ impl RunHooks for EvalHooks {
     fn finish(&mut self, run: &RunView<'_>) -> ebm_train::Result<EvalReport> {
         Ok(self.evaluate(run)?)
     }
+}
+
+/// An error when the evaluation samples or the report's metrics are NaN or infinite: such a run
+/// must not exit 0 (its `eval.json` would say `"mmd2": null`).
+pub(crate) fn non_finite_result(
+    samples: &Tensor,
+    report: &EvalReport,
+    samples_what: &str,
+    eval_path: &std::path::Path,
+) -> Result<()> {
+    let values = samples.flatten_all()?.to_vec1::<f32>()?;
+    let bad = values.iter().filter(|v| !v.is_finite()).count();
+    if bad > 0 {
+        return Err(crate::Error::NonFinite(format!(
+            "{bad} of the {} values in {} are NaN or infinite: the evaluation chains \
+             blew up (lower the step_size of [eval.sampler] or [sampler], or optim.lr; or raise \
+             loss.energy_reg)",
+            values.len(),
+            samples_what
+        )));
+    }
+    let metrics = [
+        ("mmd2", Some(report.mmd2)),
+        ("energy_distance", Some(report.energy_distance)),
+        ("mmd2_floor", Some(report.mmd2_floor)),
+        ("mmd2_init", Some(report.mmd2_init)),
+        ("mmd2_chains", report.mmd2_chains),
+    ];
+    for (name, v) in metrics {
+        if let Some(v) = v.filter(|v| !v.is_finite()) {
+            return Err(crate::Error::NonFinite(format!(
+                "{name} = {v} in {}: the evaluation did not produce a finite metric",
+                eval_path.display()
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// `samples_step_N.png`: a grid of fresh samples, drawn as `[eval]` draws them but only

@@ -32,7 +32,17 @@ impl TrainedRun {
             .ok_or_else(|| bad_dir("has no checkpoint in checkpoints/".into()))?;
         let loaded = ebm_train::load(&config_path, &[])?;
         let mut state = TrainState::new(&loaded.config, device).map_err(|e| loaded.locate(e))?;
-        state.restore(&checkpoint::load(&ckpt, device)?, &ckpt)?;
+        let saved = checkpoint::load(&ckpt, device)?;
+        // NaN weights sample NaN and score NaN: refuse them, naming the tensor.
+        if let Some((tensor, bad, n)) = checkpoint::non_finite_weights(&saved)? {
+            return Err(bad_dir(format!(
+                "checkpoint {} holds non-finite weights: tensor `{tensor}` has {bad} NaN or \
+                 infinite values of {n} (the run diverged before it was saved)",
+                ckpt.display()
+            ))
+            .into());
+        }
+        state.restore(&saved, &ckpt)?;
         Ok(TrainedRun {
             loaded,
             state,

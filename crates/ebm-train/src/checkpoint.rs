@@ -4,7 +4,10 @@
 //! written to a temp name, synced and renamed (and the folder synced), so a crash never leaves a
 //! half-written checkpoint; a failed write removes its temp file. The bytes are deterministic:
 //! tensors in safetensors' order (dtype, then name) and metadata sorted by key, so two identical
-//! runs write identical files.
+//! runs write identical files. The metadata holds a CRC-32C of the tensor bytes
+//! (`checksum.crc32c`), verified on load: a flipped weight byte is a checkpoint error, and
+//! `--resume` falls back to the newest checkpoint that verifies. Checkpoints written before the
+//! checksum load unverified (with a warning, once).
 
 use crate::run_dir::sync_dir;
 use crate::{Error, Result};
@@ -12,6 +15,10 @@ use candle_core::{Device, Tensor};
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// The metadata key of the tensor bytes' CRC-32C (8 lowercase hex digits).
+pub const CHECKSUM_KEY: &str = "checksum.crc32c";
 
 /// Everything saved at one step.
 pub struct Checkpoint {
@@ -34,6 +41,32 @@ impl Checkpoint {
                 message: format!("metadata `{key}` missing"),
             })
     }
+}
+
+/// The first weight tensor (`model.*`, `ema.*`, by name) holding NaN or infinite values, with how
+/// many of its values are, out of how many. A model with such weights cannot sample or score.
+pub fn non_finite_weights(ckpt: &Checkpoint) -> Result<Option<(String, usize, usize)>> {
+    let mut names: Vec<&String> = ckpt
+        .tensors
+        .keys()
+        .filter(|n| n.starts_with("model.") || n.starts_with("ema."))
+        .collect();
+    names.sort();
+    for name in names {
+        let t = &ckpt.tensors[name];
+        if !t.dtype().is_float() {
+            continue;
+        }
+        let values = t
+            .flatten_all()?
+            .to_dtype(candle_core::DType::F64)?
+            .to_vec1::<f64>()?;
+        let bad = values.iter().filter(|v| !v.is_finite()).count();
+        if bad > 0 {
+            return Ok(Some((name.clone(), bad, values.len())));
+        }
+    }
+    Ok(None)
 }
 
 pub fn file_name(step: u64) -> String {
@@ -65,6 +98,13 @@ fn write_file(path: &Path, ckpt: &Checkpoint) -> Result<()> {
             .cmp(&View::dtype(*lt))
             .then_with(|| ln.cmp(rn))
     });
+    // The checksum of the data section, in the order it is written.
+    let mut crc = 0u32;
+    for (_, t) in &entries {
+        crc = crc32c::crc32c_append(crc, &View::data(*t));
+    }
+    let mut meta = ckpt.meta.clone();
+    meta.insert(CHECKSUM_KEY.into(), format!("{crc:08x}"));
     let mut offset = 0;
     let mut infos = Vec::with_capacity(entries.len());
     for (name, t) in &entries {
@@ -79,7 +119,7 @@ fn write_file(path: &Path, ckpt: &Checkpoint) -> Result<()> {
     }
     // Built as text so that the order does not depend on serde_json's map type: metadata first
     // (sorted: a BTreeMap), then the tensors in data order.
-    let mut text = format!("{{\"__metadata__\":{}", to_json(&ckpt.meta, path)?);
+    let mut text = format!("{{\"__metadata__\":{}", to_json(&meta, path)?);
     for (name, info) in &infos {
         text.push(',');
         text.push_str(&to_json(name, path)?);
@@ -153,15 +193,48 @@ pub fn from_bytes(bytes: &[u8], path: &Path, device: &Device) -> Result<Checkpoi
         path: path.to_path_buf(),
         message,
     };
-    let (_, header) =
+    let mut meta = verify(bytes, path)?;
+    meta.remove(CHECKSUM_KEY);
+    let tensors =
+        candle_core::safetensors::load_buffer(bytes, device).map_err(|e| bad(e.to_string()))?;
+    Ok(Checkpoint { tensors, meta })
+}
+
+/// Checks a checkpoint file's bytes against the checksum its metadata holds, and returns the
+/// metadata. A file without a checksum (written by an older ebm) passes, with a warning once.
+pub fn verify(bytes: &[u8], path: &Path) -> Result<BTreeMap<String, String>> {
+    static WARNED: AtomicBool = AtomicBool::new(false);
+    let bad = |message: String| Error::Checkpoint {
+        path: path.to_path_buf(),
+        message,
+    };
+    let (header_len, header) =
         safetensors::SafeTensors::read_metadata(bytes).map_err(|e| bad(e.to_string()))?;
-    let meta = header
+    let meta: BTreeMap<String, String> = header
         .metadata()
         .clone()
         .unwrap_or_default()
         .into_iter()
         .collect();
-    let tensors =
-        candle_core::safetensors::load_buffer(bytes, device).map_err(|e| bad(e.to_string()))?;
-    Ok(Checkpoint { tensors, meta })
+    let data = bytes.get(8 + header_len..).unwrap_or_default();
+    match meta.get(CHECKSUM_KEY) {
+        Some(want) => {
+            let got = format!("{:08x}", crc32c::crc32c(data));
+            if *want != got {
+                return Err(bad(format!(
+                    "checksum mismatch (crc32c {got}, the metadata says {want}): the file is \
+                     corrupt"
+                )));
+            }
+        }
+        None => {
+            if !WARNED.swap(true, Ordering::Relaxed) {
+                tracing::warn!(
+                    checkpoint = %path.display(),
+                    "checkpoint has no checksum (written by an older ebm): loaded unverified"
+                );
+            }
+        }
+    }
+    Ok(meta)
 }

@@ -144,7 +144,8 @@ impl RunConfig {
             )
             .into());
         }
-        Ok(())
+        // Last: the sizes are known to be sane one by one, now check they fit together.
+        crate::memory::check(self, crate::memory::memory_bound())
     }
 
     /// The resolved config as TOML (what `config.toml` in the run folder holds).

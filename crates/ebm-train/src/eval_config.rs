@@ -54,8 +54,12 @@ impl EvalConfig {
         if self.n_samples < 2 {
             return Err(CoreError::config("eval.n_samples", "need at least 2 samples").into());
         }
-        if !(self.mmd_bandwidth > 0.0) {
-            return Err(CoreError::config("eval.mmd_bandwidth", "must be > 0").into());
+        if !(self.mmd_bandwidth > 0.0 && self.mmd_bandwidth.is_finite()) {
+            return Err(CoreError::config(
+                "eval.mmd_bandwidth",
+                format!("must be finite and > 0, got {}", self.mmd_bandwidth),
+            )
+            .into());
         }
         Ok(self.init.validate("eval.init")?)
     }

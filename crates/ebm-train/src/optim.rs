@@ -17,7 +17,8 @@ pub struct OptimConfig {
     /// Learning rate (a number or a schedule over training steps).
     #[serde(default = "d_lr")]
     pub lr: ScheduleConfig,
-    #[serde(default = "d_betas")]
+    /// (β₁, β₂): exactly two values (a third would otherwise be dropped silently).
+    #[serde(default = "d_betas", deserialize_with = "exactly_two")]
     pub betas: [f64; 2],
     #[serde(default = "d_eps")]
     pub eps: f64,
@@ -39,6 +40,17 @@ fn d_lr() -> ScheduleConfig {
 fn d_betas() -> [f64; 2] {
     [0.9, 0.999]
 }
+/// `[f64; 2]` from a list that must hold exactly two numbers.
+fn exactly_two<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<[f64; 2], D::Error> {
+    let v = Vec::<f64>::deserialize(d)?;
+    <[f64; 2]>::try_from(v.as_slice()).map_err(|_| {
+        serde::de::Error::custom(format!(
+            "expected exactly 2 values (beta1, beta2), got {}: {v:?}",
+            v.len()
+        ))
+    })
+}
+
 fn d_eps() -> f64 {
     1e-8
 }
@@ -66,8 +78,8 @@ impl OptimConfig {
             )
             .into());
         }
-        if !(self.eps > 0.0) {
-            return Err(CoreError::config("optim.eps", "must be > 0").into());
+        if !(self.eps > 0.0 && self.eps.is_finite()) {
+            return Err(CoreError::config("optim.eps", "must be finite and > 0").into());
         }
         if !(self.weight_decay >= 0.0 && self.weight_decay.is_finite()) {
             return Err(CoreError::config("optim.weight_decay", "must be >= 0").into());

@@ -2,7 +2,9 @@
 //! run it broadcasts the file's bytes, so the other ranks never touch the run folder (which,
 //! with one process per node, they may not even see). Each rank then restores its own part.
 //! A run folder without a checkpoint (the run stopped before its first one) restarts from step
-//! 0: every rank then keeps the state it was built with.
+//! 0: every rank then keeps the state it was built with. A checkpoint whose checksum does not
+//! verify (a corrupt or truncated file) is skipped, with a warning naming it, for the newest one
+//! that does; when none does, the resume fails naming the newest.
 
 use crate::dist::wire::broadcast_bytes;
 use crate::{checkpoint, Error, Result, RunDir, TrainState};
@@ -19,11 +21,8 @@ pub(crate) fn restore_newest(
     device: &Device,
 ) -> Result<Option<PathBuf>> {
     let (name, bytes) = if coll.rank() == 0 {
-        match checkpoint::list(&dir.checkpoints())?.pop() {
-            Some((_, path)) => {
-                let bytes = std::fs::read(&path).map_err(Error::io(&path))?;
-                (path.to_string_lossy().into_owned().into_bytes(), bytes)
-            }
+        match newest_verified(dir)? {
+            Some((path, bytes)) => (path.to_string_lossy().into_owned().into_bytes(), bytes),
             None => (Vec::new(), Vec::new()),
         }
     } else {
@@ -43,4 +42,34 @@ pub(crate) fn restore_newest(
     let path = PathBuf::from(String::from_utf8_lossy(&name).into_owned());
     state.restore(&checkpoint::from_bytes(&bytes, &path, device)?, &path)?;
     Ok(Some(path))
+}
+
+/// The newest checkpoint of `dir` whose bytes verify, and its bytes; the ones skipped are
+/// logged. `None` when `dir` has no checkpoint; an error (the newest one's) when none verifies.
+fn newest_verified(dir: &RunDir) -> Result<Option<(PathBuf, Vec<u8>)>> {
+    let mut first_error = None;
+    for (_, path) in checkpoint::list(&dir.checkpoints())?.into_iter().rev() {
+        let checked = std::fs::read(&path)
+            .map_err(Error::io(&path))
+            .and_then(|bytes| checkpoint::verify(&bytes, &path).map(|_| bytes));
+        match checked {
+            Ok(bytes) => {
+                if first_error.is_some() {
+                    tracing::warn!(
+                        checkpoint = %path.display(),
+                        "resuming from the newest checkpoint that verifies"
+                    );
+                }
+                return Ok(Some((path, bytes)));
+            }
+            Err(e) => {
+                tracing::warn!("skipping checkpoint {}: {e}", path.display());
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    match first_error {
+        Some(e) => Err(e),
+        None => Ok(None),
+    }
 }

@@ -69,6 +69,10 @@ impl TrainState {
         let stream_rank = u32::try_from(rank)
             .map_err(|_| CoreError::config("dist.ranks", format!("rank {rank} is too large")))?;
         let sampler = build_sampler("sampler", &config.sampler)?;
+        if let Some(spec) = &config.eval.sampler {
+            // Built only after training; check its parameters before, not after, the run.
+            build_sampler("eval.sampler", spec)?;
+        }
         let mut loss = build_loss("loss", &config.loss)?;
         let all = train_set(config)?;
         if loss.needs_data() {
@@ -97,6 +101,21 @@ impl TrainState {
             .build(&input_shape, &mut rng::stream(seed, "init", 0), device)?;
         loss.check_model(model.as_ref())?;
         loss.init(&input_shape, &mut rng::stream(seed, "chains", stream_rank))?;
+        if let Some(bank) = loss.chain_bank() {
+            // Each step draws a batch of chains from the bank: a smaller bank fails at step 1.
+            if bank.capacity() < config.train.batch_size {
+                return Err(CoreError::config(
+                    "loss.buffer_capacity",
+                    format!(
+                        "rank {rank}'s bank holds {} chains, fewer than train.batch_size = {} \
+                         drawn each step",
+                        bank.capacity(),
+                        config.train.batch_size
+                    ),
+                )
+                .into());
+            }
+        }
         let optim = AdamW::new(model.params(), config.optim.clone())?;
         let ema = match config.optim.ema_decay {
             // A second model of the same shapes; its drawn weights are replaced at once.

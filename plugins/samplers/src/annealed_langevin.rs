@@ -52,8 +52,9 @@ impl AnnealedLangevinParams {
     }
 
     pub fn validate(&self, section: &str) -> Result<()> {
+        // T = 0 is not sampling exp(−E/T) at all (a division by zero): temperatures are > 0.
         self.temperature
-            .validate_non_negative(&format!("{section}.temperature"))?;
+            .validate_positive(&format!("{section}.temperature"))?;
         LangevinParams {
             step_size: self.step_size.clone(),
             ..self.langevin_at(0)

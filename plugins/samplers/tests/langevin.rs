@@ -99,7 +99,7 @@ fn grad_clip_bounds_each_chains_gradient() {
 
     // The annealed sampler takes the same key.
     let annealed: ebm_samplers::AnnealedLangevinParams =
-        toml::from_str("step_size = 1.0\ntemperature = 0.0\ngrad_clip = 2.0").unwrap();
+        toml::from_str("step_size = 1.0\ntemperature = 1e-30\ngrad_clip = 2.0").unwrap();
     let mut annealed = ebm_samplers::AnnealedLangevin::new(annealed).unwrap();
     let x = candle_core::Tensor::new(&[[6.0f32, 8.0]], &Device::Cpu).unwrap();
     let mut chains = Chains::new(x);

@@ -120,6 +120,8 @@ pub fn evaluate_run(run_dir: &Path, opts: &EvalRunOptions) -> Result<(EvalRunRep
         config.eval.n_samples = x.dims()[0];
     }
     config.eval.validate()?;
+    // `--n` is a size like `eval.n_samples`: refuse one that cannot fit instead of aborting.
+    ebm_train::memory::check(&config, ebm_train::memory::memory_bound())?;
     let out_dir = opts
         .out_dir
         .clone()
@@ -204,5 +206,7 @@ pub fn evaluate_run(run_dir: &Path, opts: &EvalRunOptions) -> Result<(EvalRunRep
     write_atomic(&path, |tmp| {
         std::fs::write(tmp, json).map_err(TrainError::io(tmp))
     })?;
+    // The report is written (to look at); NaN samples or metrics still fail the command.
+    crate::run_hooks::non_finite_result(&samples, &report.samples, &source.title(), &path)?;
     Ok((report, path))
 }

@@ -105,6 +105,13 @@ impl Default for MlpConfig {
 
 impl MlpConfig {
     pub fn validate(&self) -> Result<()> {
+        if self.hidden.is_empty() {
+            // No hidden layer: E is linear in x, unbounded below, and no sampler can settle.
+            return Err(ebm_core::Error::config(
+                "model.hidden",
+                "need at least one hidden layer (with none the energy is linear and unbounded below)",
+            ));
+        }
         if self.hidden.contains(&0) {
             return Err(ebm_core::Error::config(
                 "model.hidden",
