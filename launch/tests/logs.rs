@@ -6,27 +6,25 @@ mod common;
 
 use common::{launch, stderr, SMALL};
 
-fn small(dir: &std::path::Path) -> String {
-    let config = dir.join("small.toml");
+/// Trains the small config for 4 steps with `extra` flags and RUST_LOG=info.
+fn train_small(extra: &[&str]) -> std::process::Output {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = tmp.path().join("small.toml");
     std::fs::write(&config, SMALL).unwrap();
-    config.to_str().unwrap().to_string()
+    let out = tmp.path().join("run");
+    let args = [
+        config.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--set",
+        "train.steps=4",
+    ];
+    launch(&[&args[..], extra].concat(), &[("RUST_LOG", "info")])
 }
 
 #[test]
 fn text_logs_to_a_pipe_have_no_escape_codes() {
-    let tmp = tempfile::tempdir().unwrap();
-    let config = small(tmp.path());
-    let out = tmp.path().join("run");
-    let o = launch(
-        &[
-            &config,
-            "--out",
-            out.to_str().unwrap(),
-            "--set",
-            "train.steps=4",
-        ],
-        &[("RUST_LOG", "info")],
-    );
+    let o = train_small(&[]);
     assert!(o.status.success(), "{}", stderr(&o));
     let err = stderr(&o);
     assert!(err.contains("INFO"), "{err}");
@@ -38,24 +36,7 @@ fn text_logs_to_a_pipe_have_no_escape_codes() {
 
 #[test]
 fn json_logs_are_one_object_per_line_with_the_rank() {
-    let tmp = tempfile::tempdir().unwrap();
-    let config = small(tmp.path());
-    let out = tmp.path().join("run");
-    let o = launch(
-        &[
-            &config,
-            "--out",
-            out.to_str().unwrap(),
-            "--set",
-            "train.steps=4",
-            "--cpus",
-            "2",
-            "--spawn",
-            "--log-format",
-            "json",
-        ],
-        &[("RUST_LOG", "info")],
-    );
+    let o = train_small(&["--cpus", "2", "--spawn", "--log-format", "json"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let err = stderr(&o);
     let lines: Vec<serde_json::Value> = err
@@ -82,20 +63,7 @@ fn json_logs_are_one_object_per_line_with_the_rank() {
 
 #[test]
 fn quiet_drops_info_lines() {
-    let tmp = tempfile::tempdir().unwrap();
-    let config = small(tmp.path());
-    let out = tmp.path().join("run");
-    let o = launch(
-        &[
-            &config,
-            "--out",
-            out.to_str().unwrap(),
-            "--set",
-            "train.steps=4",
-            "-q",
-        ],
-        &[("RUST_LOG", "info")],
-    );
+    let o = train_small(&["-q"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(!stderr(&o).contains("INFO"), "{}", stderr(&o));
 }

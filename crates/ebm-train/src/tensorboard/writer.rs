@@ -10,6 +10,7 @@
 use super::proto::{Event, Summary, Value, What};
 use super::record::{self, RecordReader};
 use super::summary;
+use crate::run_dir::sync_dir;
 use crate::{Error, Result};
 use prost::Message;
 use std::collections::HashSet;
@@ -295,15 +296,4 @@ fn wall_time() -> f64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0.0, |d| d.as_secs_f64())
-}
-
-/// Makes the new file's directory entry durable before the old files go.
-fn sync_dir(dir: &Path) -> Result<()> {
-    #[cfg(unix)]
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(Error::io(dir))?;
-    #[cfg(not(unix))]
-    let _ = dir;
-    Ok(())
 }
