@@ -52,9 +52,22 @@ pub fn check(
     ranks: Option<usize>,
 ) -> Result<CheckReport, LaunchError> {
     let loaded = ebm_train::load(config, sets)?;
-    let cfg = &loaded.config;
+    let mut cfg = loaded.config.clone();
+    ebm_core::take_resolved_params(); // only what this check builds
     let world = ranks.unwrap_or(cfg.dist.ranks).max(1);
-    let state = TrainState::for_rank(cfg, &Device::Cpu, 0, world).map_err(|e| loaded.locate(e))?;
+    let state = TrainState::for_rank(&cfg, &Device::Cpu, 0, world).map_err(|e| loaded.locate(e))?;
+    // The plugin tables with every default filled in, as the plugins parsed them.
+    for (section, table) in ebm_core::take_resolved_params() {
+        let spec = match section.as_str() {
+            "sampler" => Some(&mut cfg.sampler),
+            "loss" => Some(&mut cfg.loss),
+            "eval.sampler" => cfg.eval.sampler.as_mut(),
+            _ => None,
+        };
+        if let Some(spec) = spec {
+            spec.params = table;
+        }
+    }
     let params = state
         .model
         .params()
@@ -87,7 +100,7 @@ pub fn print(config: &Path, r: &CheckReport) {
         total += bytes;
     }
     println!("    {:<14} {}", "total", human(total));
-    println!("# the resolved config (plugin tables as written; their defaults: README)");
+    println!("# the resolved config, every default filled in");
     print!("{}", r.resolved);
 }
 

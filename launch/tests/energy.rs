@@ -145,6 +145,13 @@ fn check_validates_without_training_and_names_bad_keys() {
         );
     }
     let path = root.join("examples").join("two_moons.toml");
+    // The plugin tables come back with their defaults: two_moons.toml sets only the NCE `kind`.
+    let o = launch(&["check", path.to_str().unwrap()], &[]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("noise_ratio = 1.0") && out.contains("levels = 1"),
+        "{out}"
+    );
     let o = launch(
         &["check", path.to_str().unwrap(), "--set", "model.hidden=[0]"],
         &[],

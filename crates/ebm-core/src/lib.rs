@@ -41,8 +41,8 @@ pub use interpolant::Interpolant;
 pub use loss::{Loss, LossOut, TrainCtx};
 pub use registry::{
     build_integrator, build_interpolant, build_loss, build_sampler, integrator_names,
-    interpolant_names, loss_names, sampler_names, IntegratorPlugin, InterpolantPlugin, LossPlugin,
-    Plugin, PluginArgs, PluginSpec, SamplerPlugin,
+    interpolant_names, loss_names, sampler_names, take_resolved_params, IntegratorPlugin,
+    InterpolantPlugin, LossPlugin, Plugin, PluginArgs, PluginSpec, SamplerPlugin,
 };
 pub use rng::{Rng, RngState};
 pub use sampler::{run_chains, ExtraMeans, RunSummary, Sampler, StepCtx, StepInfo};

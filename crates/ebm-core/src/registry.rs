@@ -14,6 +14,21 @@
 use crate::{Error, Integrator, Interpolant, Loss, Result, Sampler};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+
+thread_local! {
+    /// What each plugin section's parameters resolved to on this thread (every default filled
+    /// in), recorded by [`PluginArgs::parse_resolved`] for `ebm-launch check`.
+    static RESOLVED: RefCell<BTreeMap<String, toml::Table>> = const { RefCell::new(BTreeMap::new()) };
+}
+
+/// The parameters every plugin built on this thread since the last call resolved to, by
+/// section (`"sampler"`, `"loss"`, `"eval.sampler"`), with defaults filled in; clears them.
+/// Plugins that parse with [`PluginArgs::parse`] alone are not listed.
+pub fn take_resolved_params() -> BTreeMap<String, toml::Table> {
+    RESOLVED.with(|r| std::mem::take(&mut *r.borrow_mut()))
+}
 
 /// A `[section]` of the config: `kind` picks the plugin, every other key is its parameter.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -40,6 +55,16 @@ pub struct PluginArgs<'a> {
 }
 
 impl PluginArgs<'_> {
+    /// [`PluginArgs::parse`], remembering the parameters with every default filled in (see
+    /// [`take_resolved_params`]), so a user can see what their section resolved to.
+    pub fn parse_resolved<T: DeserializeOwned + Serialize>(&self) -> Result<T> {
+        let params: T = self.parse()?;
+        if let Ok(toml::Value::Table(table)) = toml::Value::try_from(&params) {
+            RESOLVED.with(|r| r.borrow_mut().insert(self.section.to_string(), table));
+        }
+        Ok(params)
+    }
+
     /// Parses the plugin's parameters; errors name the full key (`sampler.step_size`).
     pub fn parse<T: DeserializeOwned>(&self) -> Result<T> {
         let value = toml::Value::Table(self.spec.params.clone());

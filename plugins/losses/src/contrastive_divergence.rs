@@ -128,7 +128,7 @@ impl ContrastiveDivergence {
     }
 
     fn from_args(args: &PluginArgs) -> Result<Box<dyn Loss>> {
-        let params: CdParams = args.parse()?;
+        let params: CdParams = args.parse_resolved()?;
         params.validate(args.section)?;
         Ok(Box::new(ContrastiveDivergence { params, bank: None }))
     }

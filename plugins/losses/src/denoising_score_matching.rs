@@ -101,7 +101,7 @@ impl DenoisingScoreMatching {
     }
 
     fn from_args(args: &PluginArgs) -> Result<Box<dyn Loss>> {
-        let params: DsmParams = args.parse()?;
+        let params: DsmParams = args.parse_resolved()?;
         params.validate(args.section)?;
         Ok(Box::new(DenoisingScoreMatching { params }))
     }

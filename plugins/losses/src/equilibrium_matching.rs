@@ -116,7 +116,7 @@ impl EquilibriumMatching {
     }
 
     fn from_args(args: &PluginArgs) -> Result<Box<dyn Loss>> {
-        Ok(Box::new(Self::build(args.section, args.parse()?)?))
+        Ok(Box::new(Self::build(args.section, args.parse_resolved()?)?))
     }
 }
 

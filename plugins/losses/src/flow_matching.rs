@@ -55,7 +55,7 @@ impl FlowMatching {
     }
 
     fn from_args(args: &PluginArgs) -> Result<Box<dyn Loss>> {
-        Ok(Box::new(Self::build(args.section, args.parse()?)?))
+        Ok(Box::new(Self::build(args.section, args.parse_resolved()?)?))
     }
 }
 

@@ -118,7 +118,7 @@ impl Nce {
     }
 
     fn from_args(args: &PluginArgs) -> Result<Box<dyn Loss>> {
-        let params: NceParams = args.parse()?;
+        let params: NceParams = args.parse_resolved()?;
         params.validate(args.section)?;
         Ok(Box::new(Nce {
             params,

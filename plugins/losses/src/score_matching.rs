@@ -75,7 +75,7 @@ impl ScoreMatching {
     }
 
     fn from_args(args: &PluginArgs) -> Result<Box<dyn Loss>> {
-        let params: ScoreMatchingParams = args.parse()?;
+        let params: ScoreMatchingParams = args.parse_resolved()?;
         params.validate(args.section)?;
         Ok(Box::new(ScoreMatching { params }))
     }

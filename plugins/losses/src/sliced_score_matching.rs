@@ -71,7 +71,7 @@ impl SlicedScoreMatching {
     }
 
     fn from_args(args: &PluginArgs) -> Result<Box<dyn Loss>> {
-        let params: SlicedParams = args.parse()?;
+        let params: SlicedParams = args.parse_resolved()?;
         params.validate(args.section)?;
         Ok(Box::new(SlicedScoreMatching { params }))
     }

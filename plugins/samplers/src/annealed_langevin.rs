@@ -74,7 +74,7 @@ impl AnnealedLangevin {
     }
 
     fn from_args(args: &PluginArgs) -> Result<Box<dyn Sampler>> {
-        let params: AnnealedLangevinParams = args.parse()?;
+        let params: AnnealedLangevinParams = args.parse_resolved()?;
         params.validate(args.section)?;
         Ok(Box::new(AnnealedLangevin { params }))
     }

@@ -90,7 +90,7 @@ impl Flow {
     }
 
     fn from_args(args: &PluginArgs) -> Result<Box<dyn Sampler>> {
-        Ok(Box::new(Self::build(args.section, args.parse()?)?))
+        Ok(Box::new(Self::build(args.section, args.parse_resolved()?)?))
     }
 
     /// dx/dt at (x, t): the velocity, plus D(t)·s(x, t) for the SDE.

@@ -60,7 +60,7 @@ impl GradientDescent {
     }
 
     fn from_args(args: &PluginArgs) -> Result<Box<dyn Sampler>> {
-        let params: GradientDescentParams = args.parse()?;
+        let params: GradientDescentParams = args.parse_resolved()?;
         params.validate(args.section)?;
         Ok(Box::new(GradientDescent {
             inner: Langevin::new(params.as_langevin())?,

@@ -81,7 +81,7 @@ impl Langevin {
     }
 
     fn from_args(args: &PluginArgs) -> Result<Box<dyn Sampler>> {
-        let params: LangevinParams = args.parse()?;
+        let params: LangevinParams = args.parse_resolved()?;
         params.validate(args.section)?;
         Ok(Box::new(Langevin { params }))
     }

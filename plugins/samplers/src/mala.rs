@@ -60,7 +60,7 @@ impl Mala {
     }
 
     fn from_args(args: &PluginArgs) -> Result<Box<dyn Sampler>> {
-        Ok(Box::new(Self::build(args.parse()?, args.section)?))
+        Ok(Box::new(Self::build(args.parse_resolved()?, args.section)?))
     }
 
     /// The adapted step once warm-up is over (None without adaptation or during warm-up).

@@ -67,7 +67,7 @@ impl Nesterov {
     }
 
     fn from_args(args: &PluginArgs) -> Result<Box<dyn Sampler>> {
-        let params: NesterovParams = args.parse()?;
+        let params: NesterovParams = args.parse_resolved()?;
         params.validate(args.section)?;
         Ok(Box::new(Nesterov {
             params,

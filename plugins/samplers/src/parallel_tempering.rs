@@ -82,7 +82,7 @@ impl ParallelTempering {
     }
 
     fn from_args(args: &PluginArgs) -> Result<Box<dyn Sampler>> {
-        let params: ParallelTemperingParams = args.parse()?;
+        let params: ParallelTemperingParams = args.parse_resolved()?;
         params.validate(args.section)?;
         Ok(Box::new(ParallelTempering { params, hot: None }))
     }
