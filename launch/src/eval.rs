@@ -24,6 +24,7 @@ pub(crate) fn run(args: &EvalArgs) -> Result<()> {
         },
         out_dir: args.out.clone(),
         samples: args.samples.clone(),
+        checkpoint: args.checkpoint.clone(),
     };
     let (report, path) = evaluate_run(&args.run_dir, &opts)?;
     let s = &report.samples;

@@ -146,6 +146,9 @@ pub struct EnergyArgs {
     /// Also write ∇ₓE (float32, the points' shape) to FILE_grad.npy beside --out.
     #[arg(long)]
     pub grad: bool,
+    /// Use this checkpoint file instead of the run's newest.
+    #[arg(long, value_name = "FILE")]
+    pub checkpoint: Option<PathBuf>,
     /// Write --out even where it is a file of a run (config.toml, metrics.jsonl, ...).
     #[arg(long)]
     pub force: bool,
@@ -189,6 +192,9 @@ pub struct EvalArgs {
     /// (AIS, OOD AUROC, the replay buffer's) still come from the run's checkpoint.
     #[arg(long, value_name = "FILE.npy")]
     pub samples: Option<PathBuf>,
+    /// Use this checkpoint file instead of the run's newest.
+    #[arg(long, value_name = "FILE")]
+    pub checkpoint: Option<PathBuf>,
 }
 
 /// `ebm-launch sample`.
@@ -214,6 +220,9 @@ pub struct SampleArgs {
     /// Keep every K-th state for the diagnostics and the path plot.
     #[arg(long, value_name = "K", default_value_t = 1)]
     pub thin: u64,
+    /// Use this checkpoint file instead of the run's newest.
+    #[arg(long, value_name = "FILE")]
+    pub checkpoint: Option<PathBuf>,
     /// The samples file (default: RUN_DIR/sampled/samples.npy); the other outputs go beside it.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
@@ -337,6 +346,7 @@ fn energy(args: &EnergyArgs) -> ebm_eval::Result<()> {
         points: args.points.clone(),
         out: args.out.clone(),
         grad_out: grad_out.clone(),
+        checkpoint: args.checkpoint.clone(),
     };
     let report = ebm_eval::energy_of_points(&args.run_dir, &opts)?;
     println!(
@@ -386,6 +396,7 @@ fn sample(args: &SampleArgs) -> ebm_eval::Result<()> {
         seed: args.seed,
         thin: args.thin,
         out: sample_out(args),
+        checkpoint: args.checkpoint.clone(),
     };
     let report = ebm_eval::sample_from_run(&args.run_dir, &opts)?;
     println!(

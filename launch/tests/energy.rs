@@ -200,3 +200,68 @@ fn check_validates_without_training_and_names_bad_keys() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("loss.kind"), "{}", stderr(&o));
 }
+
+#[test]
+fn checkpoint_picks_an_older_checkpoint_for_energy_and_sample() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = trained(tmp.path());
+    let mut ckpts: Vec<_> = std::fs::read_dir(run.join("checkpoints"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    ckpts.sort();
+    assert!(ckpts.len() >= 2, "{ckpts:?}");
+    let (oldest, newest) = (&ckpts[0], &ckpts[ckpts.len() - 1]);
+    let points = tmp.path().join("points.npy");
+    Tensor::from_vec(vec![0.3f32, -0.2, 1.0, 0.5], (2, 2), &Device::Cpu)
+        .unwrap()
+        .write_npy(&points)
+        .unwrap();
+    let score = |ckpt: &Path, out: &str| {
+        let out = tmp.path().join(out);
+        let o = launch(
+            &[
+                "energy",
+                run.to_str().unwrap(),
+                "--points",
+                points.to_str().unwrap(),
+                "--out",
+                out.to_str().unwrap(),
+                "--checkpoint",
+                ckpt.to_str().unwrap(),
+            ],
+            &[],
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+        let said = String::from_utf8_lossy(&o.stdout).to_string();
+        assert!(said.contains(&ckpt.display().to_string()), "{said}");
+        Tensor::read_npy(&out).unwrap().to_vec1::<f32>().unwrap()
+    };
+    assert_ne!(score(oldest, "old.npy"), score(newest, "new.npy"));
+    let o = launch(
+        &[
+            "sample",
+            run.to_str().unwrap(),
+            "--n",
+            "10",
+            "--steps",
+            "5",
+            "--checkpoint",
+            oldest.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let missing = tmp.path().join("nope.safetensors");
+    let o = launch(
+        &[
+            "sample",
+            run.to_str().unwrap(),
+            "--checkpoint",
+            missing.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("nope.safetensors"), "{}", stderr(&o));
+}

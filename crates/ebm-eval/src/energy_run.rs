@@ -22,6 +22,8 @@ pub struct EnergyRunOptions {
     pub out: PathBuf,
     /// ∇ₓE as float32, the points' shape (None: not computed).
     pub grad_out: Option<PathBuf>,
+    /// Score with this checkpoint instead of the newest.
+    pub checkpoint: Option<PathBuf>,
 }
 
 /// What was scored.
@@ -43,7 +45,7 @@ pub fn energy_of_points(run_dir: &Path, opts: &EnergyRunOptions) -> Result<Energ
         }
     }
     let device = Device::Cpu;
-    let run = TrainedRun::open(run_dir, &device)?;
+    let run = TrainedRun::open_at(run_dir, opts.checkpoint.as_deref(), &device)?;
     let config = &run.loaded.config;
     if !run.state.model.has_energy_values() {
         return Err(Error::usage(format!(

@@ -19,6 +19,12 @@ pub struct TrainedRun {
 impl TrainedRun {
     /// Opens `run_dir` on `device`; errors name the folder and what is missing.
     pub fn open(run_dir: &Path, device: &Device) -> Result<Self> {
+        Self::open_at(run_dir, None, device)
+    }
+
+    /// [`TrainedRun::open`] with `checkpoint` (a file of the run's, or any checkpoint of the
+    /// same config) instead of the newest.
+    pub fn open_at(run_dir: &Path, checkpoint: Option<&Path>, device: &Device) -> Result<Self> {
         let bad_dir = |message: String| Error::RunDir {
             path: run_dir.to_path_buf(),
             message,
@@ -27,9 +33,21 @@ impl TrainedRun {
         if !config_path.is_file() {
             return Err(bad_dir("is not a run folder: config.toml is missing".into()).into());
         }
-        let (_, ckpt) = checkpoint::list(&run_dir.join("checkpoints"))?
-            .pop()
-            .ok_or_else(|| bad_dir("has no checkpoint in checkpoints/".into()))?;
+        let ckpt = match checkpoint {
+            Some(path) if path.is_file() => path.to_path_buf(),
+            Some(path) => {
+                return Err(crate::Error::usage(format!(
+                    "--checkpoint {}: no such file",
+                    path.display()
+                )))
+            }
+            None => {
+                checkpoint::list(&run_dir.join("checkpoints"))?
+                    .pop()
+                    .ok_or_else(|| bad_dir("has no checkpoint in checkpoints/".into()))?
+                    .1
+            }
+        };
         let loaded = ebm_train::load(&config_path, &[])?;
         let mut state = TrainState::new(&loaded.config, device).map_err(|e| loaded.locate(e))?;
         let saved = checkpoint::load(&ckpt, device)?;

@@ -62,6 +62,8 @@ pub struct EvalRunOptions {
     /// Score the samples in this .npy file instead of drawing them (`n` and `steps` must then
     /// be unset).
     pub samples: Option<PathBuf>,
+    /// Evaluate this checkpoint instead of the newest.
+    pub checkpoint: Option<PathBuf>,
 }
 
 /// `evaluation/report.json`.
@@ -97,7 +99,7 @@ pub fn evaluate_run(run_dir: &Path, opts: &EvalRunOptions) -> Result<(EvalRunRep
              apply",
         ));
     }
-    let run = TrainedRun::open(run_dir, &device)?;
+    let run = TrainedRun::open_at(run_dir, opts.checkpoint.as_deref(), &device)?;
     let mut config = run.loaded.config.clone();
     if let Some(n) = opts.n {
         config.eval.n_samples = n;

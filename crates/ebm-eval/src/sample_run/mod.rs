@@ -38,6 +38,8 @@ pub struct SampleRunOptions {
     pub thin: u64,
     /// The samples file; the other outputs are named after its stem, beside it.
     pub out: PathBuf,
+    /// Sample from this checkpoint instead of the newest.
+    pub checkpoint: Option<PathBuf>,
 }
 
 /// What [`sample_from_run`] did and wrote.
@@ -94,7 +96,7 @@ pub fn sample_from_run(run_dir: &Path, opts: &SampleRunOptions) -> Result<Sample
         state,
         checkpoint: ckpt_path,
         config_path,
-    } = TrainedRun::open(run_dir, &device)?;
+    } = TrainedRun::open_at(run_dir, opts.checkpoint.as_deref(), &device)?;
     let config = &loaded.config;
     let spec = sampler_spec(config, opts)?;
     let mut sampler = build_sampler("sampler", &spec).map_err(|e| {
