@@ -173,7 +173,12 @@ impl Noise {
             match (&self.kernel, from_gaussian) {
                 (Some(k), false) => {
                     let c = &k.centres[rng.random_range(0..k.centres.len())];
-                    let h = k.bandwidths[rng.random_range(0..k.bandwidths.len())];
+                    // One level draws nothing more: the noise stream (and every one-level run)
+                    // stays as it was before levels existed.
+                    let h = match k.bandwidths.as_slice() {
+                        [h] => *h,
+                        hs => hs[rng.random_range(0..hs.len())],
+                    };
                     out.extend(c.iter().zip(zi).map(|(m, e)| (m + h * *e as f64) as f32));
                 }
                 _ => {
@@ -235,19 +240,21 @@ fn kernel_log_density(k: &KernelPart, row: &[f32]) -> f64 {
                 .sum()
         })
         .collect();
-    // log of the mean over levels and centres of N(x; cₖ, hₗ²I), by log-sum-exp.
-    let exps: Vec<f64> = k
-        .bandwidths
-        .iter()
-        .flat_map(|h| {
+    // log of the mean over levels and centres of N(x; cₖ, hₗ²I), by log-sum-exp: two passes
+    // over the L·K log-terms (max, then the sum) without storing them (this runs for every data
+    // and noise row of every NCE step).
+    let dim = row.len() as f64;
+    let d2 = &d2;
+    let terms = || {
+        k.bandwidths.iter().flat_map(move |h| {
             let s2 = h * h;
-            let norm = -0.5 * row.len() as f64 * (2.0 * PI * s2).ln();
+            let norm = -0.5 * dim * (2.0 * PI * s2).ln();
             d2.iter().map(move |d| norm - d / (2.0 * s2))
         })
-        .collect();
-    let top = exps.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-    let sum: f64 = exps.iter().map(|e| (e - top).exp()).sum();
-    top + sum.ln() - (exps.len() as f64).ln()
+    };
+    let top = terms().fold(f64::NEG_INFINITY, f64::max);
+    let sum: f64 = terms().map(|e| (e - top).exp()).sum();
+    top + sum.ln() - ((k.bandwidths.len() * d2.len()) as f64).ln()
 }
 
 /// Lower Cholesky factor of a symmetric positive-definite D×D matrix; `None` if it is not.
