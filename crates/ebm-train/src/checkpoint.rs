@@ -9,7 +9,7 @@
 //! `--resume` falls back to the newest checkpoint that verifies. Checkpoints written before the
 //! checksum load unverified (with a warning, once).
 
-use crate::run_dir::sync_dir;
+use crate::run_dir::write_atomic;
 use crate::{Error, Result};
 use candle_core::{Device, Tensor};
 use std::collections::{BTreeMap, HashMap};
@@ -77,18 +77,11 @@ pub fn file_name(step: u64) -> String {
 pub fn save(dir: &Path, step: u64, ckpt: &Checkpoint) -> Result<PathBuf> {
     std::fs::create_dir_all(dir).map_err(Error::io(dir))?;
     let path = dir.join(file_name(step));
-    let tmp = dir.join(format!(".{}.tmp", file_name(step)));
-    let written = write_file(&tmp, ckpt)
-        .and_then(|()| std::fs::rename(&tmp, &path).map_err(Error::io(&path)));
-    if let Err(e) = written {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(e);
-    }
-    sync_dir(dir)?;
+    write_atomic(&path, |tmp| write_file(tmp, ckpt))?;
     Ok(path)
 }
 
-/// The safetensors bytes of `ckpt` into `path`, synced.
+/// The safetensors bytes of `ckpt` into `path`.
 fn write_file(path: &Path, ckpt: &Checkpoint) -> Result<()> {
     use safetensors::tensor::{TensorInfo, View};
     // safetensors' own order: descending dtype alignment, then name.
@@ -98,11 +91,12 @@ fn write_file(path: &Path, ckpt: &Checkpoint) -> Result<()> {
             .cmp(&View::dtype(*lt))
             .then_with(|| ln.cmp(rn))
     });
+    // Each tensor's bytes once (a copy for candle tensors): checksummed, then written.
+    let data: Vec<_> = entries.iter().map(|(_, t)| View::data(*t)).collect();
     // The checksum of the data section, in the order it is written.
-    let mut crc = 0u32;
-    for (_, t) in &entries {
-        crc = crc32c::crc32c_append(crc, &View::data(*t));
-    }
+    let crc = data
+        .iter()
+        .fold(0u32, |crc, bytes| crc32c::crc32c_append(crc, bytes));
     let mut meta = ckpt.meta.clone();
     meta.insert(CHECKSUM_KEY.into(), format!("{crc:08x}"));
     let mut offset = 0;
@@ -133,13 +127,11 @@ fn write_file(path: &Path, ckpt: &Checkpoint) -> Result<()> {
     f.write_all(&(bytes.len() as u64).to_le_bytes())
         .and_then(|()| f.write_all(&bytes))
         .map_err(Error::io(path))?;
-    for (_, t) in &entries {
-        f.write_all(&View::data(*t)).map_err(Error::io(path))?;
+    for bytes in &data {
+        f.write_all(bytes).map_err(Error::io(path))?;
     }
-    let file = f
-        .into_inner()
-        .map_err(|e| Error::io(path)(e.into_error()))?;
-    file.sync_all().map_err(Error::io(path))
+    // write_atomic syncs the file before the rename.
+    f.flush().map_err(Error::io(path))
 }
 
 /// One value of a checkpoint's JSON header.

@@ -9,7 +9,7 @@
 //! `config.toml` is the resolved config of the fresh run and is never rewritten. A resume whose
 //! resolved config differs (`--set`, `EBM_*`, another file) records it as
 //! `config.resume-N.toml` (N = 1, 2, …) once it has saved a checkpoint; the newest of these
-//! ([`RunDir::newest_config`]) is what a later resume, `sample` and `eval` read.
+//! ([`RunDir::config_in_force`]) is what a later resume, `sample` and `eval` read.
 
 use crate::{Error, Result};
 use std::fs::File;
@@ -36,7 +36,7 @@ impl RunDir {
             root: root.to_path_buf(),
             lock: Some(Arc::new(lock)),
         };
-        if dir.metrics().exists() || dir.checkpoints().exists() {
+        if Self::holds_run(root) {
             return Err(Error::RunDir {
                 path: root.to_path_buf(),
                 message: "already holds a run; continue it with --resume, or pick another --out"
@@ -86,13 +86,9 @@ impl RunDir {
     pub fn root(&self) -> &Path {
         &self.root
     }
-    /// The fresh run's resolved config (see [`RunDir::newest_config`] for the one in force).
+    /// The fresh run's resolved config (see [`RunDir::config_in_force`] for the one in force).
     pub fn config(&self) -> PathBuf {
         self.root.join("config.toml")
-    }
-    /// The resolved config in force: the newest `config.resume-N.toml`, else `config.toml`.
-    pub fn newest_config(&self) -> PathBuf {
-        newest_config(&self.root)
     }
     /// Where the next resume that changes the config records it: `config.resume-N.toml`.
     pub fn next_resume_config(&self) -> PathBuf {
@@ -131,7 +127,9 @@ impl RunDir {
     /// `config.resume-N.toml`, else `config.toml`. `ebm-launch --resume`, `sample` and `eval`
     /// read it.
     pub fn config_in_force(root: &Path) -> PathBuf {
-        newest_config(root)
+        resume_configs(root)
+            .pop()
+            .map_or_else(|| root.join("config.toml"), |(_, p)| p)
     }
 
     /// True when `root` holds a run (or what is left of one): `metrics.jsonl` or `checkpoints/`.
@@ -167,13 +165,6 @@ impl RunDir {
             );
         run_file && Self::holds_run(parent)
     }
-}
-
-/// See [`RunDir::config_in_force`].
-fn newest_config(root: &Path) -> PathBuf {
-    resume_configs(root)
-        .pop()
-        .map_or_else(|| root.join("config.toml"), |(_, p)| p)
 }
 
 /// `config.resume-N.toml` files of `root`, by N.

@@ -96,10 +96,12 @@ impl Trainer {
         if leader {
             let text = config.to_toml()?;
             if start == Start::Fresh || !dir.config().is_file() {
-                write_atomic(&dir.config(), |tmp| {
-                    std::fs::write(tmp, &text).map_err(Error::io(tmp))
-                })?;
-            } else if std::fs::read_to_string(dir.newest_config()).ok().as_deref() != Some(&text) {
+                write_text(&dir.config(), &text)?;
+            } else if std::fs::read_to_string(RunDir::config_in_force(dir.root()))
+                .ok()
+                .as_deref()
+                != Some(&text)
+            {
                 pending_config = Some(text);
             }
         }
@@ -117,7 +119,7 @@ impl Trainer {
                 }
                 None if leader => tracing::warn!(
                     run = %dir.root().display(),
-                    config = %dir.newest_config().display(),
+                    config = %RunDir::config_in_force(dir.root()).display(),
                     "the run has no checkpoint (it stopped before its first one): starting again from step 0"
                 ),
                 None => {}
@@ -227,9 +229,7 @@ impl Trainer {
     fn record_config(&mut self) -> Result<()> {
         if let Some(text) = self.pending_config.take() {
             let path = self.dir.next_resume_config();
-            write_atomic(&path, |tmp| {
-                std::fs::write(tmp, &text).map_err(Error::io(tmp))
-            })?;
+            write_text(&path, &text)?;
             tracing::info!(config = %path.display(), "recorded the resumed run's config");
         }
         Ok(())
@@ -326,6 +326,13 @@ impl Trainer {
         let text = std::str::from_utf8(&text).map_err(|e| malformed(e.to_string()))?;
         toml::from_str(text).map_err(|e| malformed(e.to_string()))
     }
+}
+
+/// A resolved config's text into `path`, atomically.
+fn write_text(path: &Path, text: &str) -> Result<()> {
+    write_atomic(path, |tmp| {
+        std::fs::write(tmp, text).map_err(Error::io(tmp))
+    })
 }
 
 /// A fresh run's TensorBoard writer (`train.tensorboard`), which starts with the resolved config.
