@@ -12,6 +12,19 @@ use std::path::Path;
 /// Debian's `dataset-fashion-mnist` (CI installs it).
 const FASHION_MNIST: &str = "/usr/share/datasets/fashion-mnist";
 
+/// `ebm-launch energy RUN --points POINTS --out OUT EXTRA...`.
+fn energy(run: &Path, points: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
+    let args = [
+        "energy",
+        run.to_str().unwrap(),
+        "--points",
+        points.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    launch(&[&args[..], extra].concat(), &[])
+}
+
 #[test]
 fn energy_scores_points_with_the_newest_checkpoint_and_its_gradient() {
     let tmp = tempfile::tempdir().unwrap();
@@ -23,18 +36,7 @@ fn energy_scores_points_with_the_newest_checkpoint_and_its_gradient() {
         .write_npy(&points)
         .unwrap();
     let out = tmp.path().join("e.npy");
-    let o = launch(
-        &[
-            "energy",
-            run.to_str().unwrap(),
-            "--points",
-            points.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "--grad",
-        ],
-        &[],
-    );
+    let o = energy(&run, &points, &out, &["--grad"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let e = Tensor::read_npy(&out).unwrap();
     let g = Tensor::read_npy(tmp.path().join("e_grad.npy")).unwrap();
@@ -83,17 +85,7 @@ fn energy_scores_points_with_the_newest_checkpoint_and_its_gradient() {
         .unwrap()
         .write_npy(&bad)
         .unwrap();
-    let o = launch(
-        &[
-            "energy",
-            run.to_str().unwrap(),
-            "--points",
-            bad.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-        ],
-        &[],
-    );
+    let o = energy(&run, &bad, &out, &[]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(
         stderr(&o).contains("bad.npy") && stderr(&o).contains("does not match"),
@@ -101,17 +93,7 @@ fn energy_scores_points_with_the_newest_checkpoint_and_its_gradient() {
         stderr(&o)
     );
     // The output may not replace the input.
-    let o = launch(
-        &[
-            "energy",
-            run.to_str().unwrap(),
-            "--points",
-            points.to_str().unwrap(),
-            "--out",
-            points.to_str().unwrap(),
-        ],
-        &[],
-    );
+    let o = energy(&run, &points, &points, &[]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
 }
 
@@ -219,18 +201,11 @@ fn checkpoint_picks_an_older_checkpoint_for_energy_and_sample() {
         .unwrap();
     let score = |ckpt: &Path, out: &str| {
         let out = tmp.path().join(out);
-        let o = launch(
-            &[
-                "energy",
-                run.to_str().unwrap(),
-                "--points",
-                points.to_str().unwrap(),
-                "--out",
-                out.to_str().unwrap(),
-                "--checkpoint",
-                ckpt.to_str().unwrap(),
-            ],
-            &[],
+        let o = energy(
+            &run,
+            &points,
+            &out,
+            &["--checkpoint", ckpt.to_str().unwrap()],
         );
         assert!(o.status.success(), "{}", stderr(&o));
         let said = String::from_utf8_lossy(&o.stdout).to_string();
