@@ -73,6 +73,12 @@ fn silently_accepted_values_are_refused() {
         &["sampler.kind=annealed_langevin", "sampler.temperature=0"],
         &["sampler.temperature", "> 0"],
     );
+    // bf16 is for CUDA GPUs (issue 15); on the CPU it is an error, not a silent f32 run.
+    refused(
+        &["train.precision=\"bf16\""],
+        &["train.precision", "CUDA", "\"f32\"", "--set"],
+    );
+    refused(&["train.precision=\"fp16\""], &["train.precision"]);
     // A bank smaller than the batch used to fail at step 1 with exit 1.
     refused(
         &["loss.buffer_capacity=10"],

@@ -119,14 +119,18 @@ impl Layer {
         }
     }
 
+    /// The layer on `x`, computed in `x`'s dtype: the weights are cast to it (a no-op when they
+    /// already are; under `precision = "bf16"` autograd carries the gradients back through the
+    /// cast to the f32 weights).
     pub fn forward(&self, x: &Tensor, update: bool) -> Result<Tensor> {
-        let w = self.weight(update)?;
+        let w = self.weight(update)?.to_dtype(x.dtype())?;
+        let b = self.b.to_dtype(x.dtype())?;
         Ok(match self.kind {
             Kind::Conv { stride, padding } => {
-                let b = self.b.reshape((1, self.b.dims()[0], 1, 1))?;
+                let b = b.reshape((1, b.dims()[0], 1, 1))?;
                 x.conv2d(&w, padding, stride, 1, 1)?.broadcast_add(&b)?
             }
-            Kind::Linear => x.matmul(&w.t()?)?.broadcast_add(&self.b)?,
+            Kind::Linear => x.matmul(&w.t()?)?.broadcast_add(&b)?,
         })
     }
 

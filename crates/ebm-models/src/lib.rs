@@ -22,6 +22,7 @@
 //! ```
 
 pub mod analytic;
+mod autocast;
 mod config;
 mod conv;
 mod conv_fused;
@@ -33,6 +34,7 @@ mod mlp;
 mod resnet;
 pub mod spectral_norm;
 
+pub use autocast::{AutocastEnergy, AutocastModel};
 pub use config::ModelConfig;
 pub use conv::{benchmark_layers, ConvConfig, ConvLayerConfig, ConvNet};
 pub use ebm_kernels::Activation;

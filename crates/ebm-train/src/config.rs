@@ -68,6 +68,19 @@ pub struct TrainConfig {
     /// energy histograms, the figures as images and the config as text.
     #[serde(default = "d_tensorboard")]
     pub tensorboard: bool,
+    /// The energy network's arithmetic: `"f32"`, or `"bf16"` on a CUDA GPU (the network computes
+    /// in bfloat16; weights, gradients, optimizer state, chains and losses stay f32).
+    #[serde(default)]
+    pub precision: Precision,
+}
+
+/// `[train] precision`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Precision {
+    #[default]
+    F32,
+    Bf16,
 }
 
 fn d_steps() -> u64 {
@@ -102,6 +115,7 @@ impl Default for TrainConfig {
             checkpoint_every: d_ckpt(),
             keep_checkpoints: d_keep(),
             tensorboard: d_tensorboard(),
+            precision: Precision::F32,
         }
     }
 }

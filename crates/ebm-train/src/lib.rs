@@ -33,7 +33,7 @@ mod step;
 pub mod tensorboard;
 mod trainer;
 
-pub use config::{RunConfig, TrainConfig};
+pub use config::{Precision, RunConfig, TrainConfig};
 pub use dist::{run_local_ranks, DistConfig};
 pub use ema::Ema;
 pub use error::{Error, Result};

@@ -8,12 +8,13 @@
 
 use crate::checkpoint::{self, Checkpoint};
 use crate::dist::shard::{self as ranks, RankParts};
-use crate::{AdamW, Ema, Error, Result, RunConfig};
-use candle_core::Device;
+use crate::{AdamW, Ema, Error, Precision, Result, RunConfig};
+use candle_core::{DType, Device};
 use ebm_core::{
     build_loss, build_sampler, rng, Energy, Error as CoreError, Loss, Model, Rng, Sampler,
 };
 use ebm_data::{Batcher, Points};
+use ebm_models::AutocastModel;
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -48,6 +49,25 @@ pub fn train_set(config: &RunConfig) -> Result<Points> {
     Ok(config
         .data
         .train_set(&mut rng::stream(config.seed, "data", 0))?)
+}
+
+/// `train.precision`: the model as built (f32), or computing in bf16 on a CUDA device.
+fn with_precision(
+    model: Box<dyn Model>,
+    precision: Precision,
+    device: &Device,
+) -> Result<Box<dyn Model>> {
+    match precision {
+        Precision::F32 => Ok(model),
+        Precision::Bf16 if device.is_cuda() => Ok(Box::new(AutocastModel::new(model, DType::BF16))),
+        Precision::Bf16 => Err(CoreError::config(
+            "train.precision",
+            "\"bf16\" runs the energy network in bfloat16 on a CUDA GPU (ebm-launch --gpus N, a \
+             build with --features cuda-train); this run trains on the CPU, where bf16 is only \
+             slower: use \"f32\"",
+        )
+        .into()),
+    }
 }
 
 impl TrainState {
@@ -96,9 +116,13 @@ impl TrainState {
             .into());
         }
         let input_shape = shard.shape.clone();
-        let model = config
-            .model
-            .build(&input_shape, &mut rng::stream(seed, "init", 0), device)?;
+        let model = with_precision(
+            config
+                .model
+                .build(&input_shape, &mut rng::stream(seed, "init", 0), device)?,
+            config.train.precision,
+            device,
+        )?;
         loss.check_model(model.as_ref())?;
         loss.init(&input_shape, &mut rng::stream(seed, "chains", stream_rank))?;
         if let Some(bank) = loss.chain_bank() {
@@ -120,10 +144,13 @@ impl TrainState {
         let ema = match config.optim.ema_decay {
             // A second model of the same shapes; its drawn weights are replaced at once.
             Some(decay) => {
-                let fresh =
+                let fresh = with_precision(
                     config
                         .model
-                        .build(&input_shape, &mut rng::stream(seed, "init", 0), device)?;
+                        .build(&input_shape, &mut rng::stream(seed, "init", 0), device)?,
+                    config.train.precision,
+                    device,
+                )?;
                 Some(Ema::new(decay, fresh, model.as_ref())?)
             }
             None => None,

@@ -323,7 +323,7 @@ impl Mlp {
         let b = x.dims().first().copied().unwrap_or(0);
         let mut h = x.reshape((b, self.input_dim))?;
         if let Some(two_pi_b) = &self.fourier {
-            let a = h.matmul(&two_pi_b.t()?)?;
+            let a = h.matmul(&two_pi_b.to_dtype(h.dtype())?.t()?)?;
             h = Tensor::cat(&[&h, &a.sin()?, &a.cos()?], 1)?;
         }
         let Some(n) = self.time_frequencies else {
@@ -349,7 +349,9 @@ impl Mlp {
         let mut pre = Vec::with_capacity(self.layers.len() - 1);
         let last = self.layers.len() - 1;
         for (i, l) in self.layers.iter().enumerate() {
-            let z = h.matmul(&l.w.t()?)?.broadcast_add(&l.b)?;
+            // In h's dtype: the f32 weights are cast under `precision = "bf16"` (else a no-op).
+            let (w, b) = (l.w.to_dtype(h.dtype())?, l.b.to_dtype(h.dtype())?);
+            let z = h.matmul(&w.t()?)?.broadcast_add(&b)?;
             if i == last {
                 return Ok((pre, z));
             }
@@ -367,10 +369,11 @@ impl Mlp {
         let (pre, out) = self.forward(x, t)?;
         let batch = out.dims()[0];
         // dE/dh of the last hidden layer is the output row w_out, the same for every sample.
-        let w_out = &self.layers[self.layers.len() - 1].w;
+        let dtype = out.dtype();
+        let w_out = self.layers[self.layers.len() - 1].w.to_dtype(dtype)?;
         let mut g = w_out.broadcast_as((batch, w_out.dims()[1]))?;
         for (l, z) in self.layers.iter().zip(&pre).rev() {
-            g = (g * self.activation.derivative(z, self.beta)?)?.matmul(&l.w)?;
+            g = (g * self.activation.derivative(z, self.beta)?)?.matmul(&l.w.to_dtype(dtype)?)?;
         }
         // Time features are inputs too; ∇ₓ keeps the x columns, plus the chain rule through the
         // Fourier features: ∂sin a/∂x = cos a·2πB, ∂cos a/∂x = −sin a·2πB.
@@ -378,6 +381,7 @@ impl Mlp {
         let mut gx = g.narrow(1, 0, d)?;
         if let Some(two_pi_b) = &self.fourier {
             let m = two_pi_b.dims()[0];
+            let two_pi_b = &two_pi_b.to_dtype(dtype)?;
             let a = x.reshape((batch, d))?.matmul(&two_pi_b.t()?)?;
             let ga = ((g.narrow(1, d, m)? * a.cos()?)? - (g.narrow(1, d + m, m)? * a.sin()?)?)?;
             gx = (gx + ga.matmul(two_pi_b)?)?;
