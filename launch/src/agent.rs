@@ -2,8 +2,10 @@
 //! rendezvous store on node 0, start this node's workers, and watch them to the end.
 
 use std::path::Path;
+use std::time::Duration;
 
 use crate::cli::{LaunchError, LaunchSpec};
+use crate::heartbeat::HeartbeatMonitor;
 use crate::{rendezvous, spawn, watch};
 
 /// `--gpus N`: fails at once, with how to fix it, when this build or this machine cannot.
@@ -26,8 +28,13 @@ pub fn check_gpus(n: usize) -> Result<(), LaunchError> {
     }
 }
 
-/// This node's part of a multi-process run: the store (node 0), the workers, the watch.
-pub fn launch_workers(spec: &LaunchSpec, dir: &Path) -> Result<(), LaunchError> {
+/// This node's part of a multi-process run: the store (node 0), the workers, the watch (exits,
+/// and heartbeats: a local worker silent for `heartbeat_timeout` fails the run).
+pub fn launch_workers(
+    spec: &LaunchSpec,
+    dir: &Path,
+    heartbeat_timeout: Duration,
+) -> Result<(), LaunchError> {
     let token = match std::env::var(rendezvous::TOKEN_VAR) {
         Ok(token) if !token.is_empty() => token,
         _ if spec.nnodes > 1 => {
@@ -78,7 +85,21 @@ pub fn launch_workers(spec: &LaunchSpec, dir: &Path) -> Result<(), LaunchError> 
             }
         }
     }
-    let outcome = watch::Watch::new(workers).run();
+    let ranks: Vec<usize> = workers.iter().map(|w| w.rank).collect();
+    let monitor = HeartbeatMonitor::new(
+        (spec.master_addr.as_str(), port),
+        &token,
+        ranks,
+        heartbeat_timeout,
+    );
+    let mut watch = watch::Watch::new(workers);
+    match monitor {
+        Ok(monitor) => watch = watch.with_heartbeat(monitor, heartbeat_timeout),
+        // Without the store (node 0 not up yet on a multi-node run) the workers' own rendezvous
+        // fails and says so; the watch still sees exits.
+        Err(e) => tracing::warn!("not watching heartbeats: the store is unreachable ({e})"),
+    }
+    let outcome = watch.run();
     drop(server);
     outcome
 }

@@ -39,6 +39,7 @@ pub mod check;
 pub mod cli;
 mod density_lines;
 mod eval;
+pub mod heartbeat;
 pub mod logging;
 mod outputs;
 pub mod rendezvous;
@@ -312,7 +313,11 @@ fn execute(cli: &Cli) -> Result<(), LaunchError> {
         }
         Mode::Single => Trainer::new(&loaded, &dir, start)?.run(&mut EvalHooks::new())?,
         Mode::Threads(n) => worker::train_local_ranks(&loaded, &dir, start, n)?,
-        Mode::Processes(spec) => return agent::launch_workers(&spec, &dir),
+        Mode::Processes(spec) => {
+            let heartbeat =
+                std::time::Duration::from_secs_f64(loaded.config.dist.heartbeat_timeout);
+            return agent::launch_workers(&spec, &dir, heartbeat);
+        }
     };
     print_summary(&dir, &summary);
     Ok(())

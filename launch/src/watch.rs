@@ -14,6 +14,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::cli::LaunchError;
+use crate::heartbeat::{HeartbeatMonitor, Silent};
 use crate::spawn::{signal_group, Worker};
 
 /// Lines kept per rank for the failure report.
@@ -48,8 +49,15 @@ pub fn install_stop_handlers() {
 enum GroupState {
     Healthy,
     Succeeded,
-    Failed { rank: usize, status: ExitStatus },
-    Stopped { signal: i32 },
+    Failed {
+        rank: usize,
+        status: ExitStatus,
+    },
+    Stopped {
+        signal: i32,
+    },
+    /// A running worker stopped beating (frozen, SIGSTOP, cut off from the store).
+    Silent(Silent),
 }
 
 struct Line {
@@ -65,6 +73,7 @@ pub struct Watch {
     tails: Vec<VecDeque<String>>,
     lines: Receiver<Line>,
     pumps: Vec<JoinHandle<()>>,
+    heartbeat: Option<(HeartbeatMonitor, Duration)>,
 }
 
 impl Watch {
@@ -88,14 +97,26 @@ impl Watch {
             tails: vec![VecDeque::new(); max_rank + 1],
             lines,
             pumps,
+            heartbeat: None,
         }
+    }
+
+    /// Also fails the run when a running worker's heartbeat stops for `timeout`.
+    pub fn with_heartbeat(mut self, monitor: HeartbeatMonitor, timeout: Duration) -> Self {
+        self.heartbeat = Some((monitor, timeout));
+        self
     }
 
     /// Runs until every worker succeeded (Ok) or the run failed or was stopped (Err).
     pub fn run(mut self) -> Result<(), LaunchError> {
         let state = loop {
             self.relay(POLL);
-            let state = self.poll()?;
+            let mut state = self.poll()?;
+            if state == GroupState::Healthy {
+                if let Some(silent) = self.silent_rank() {
+                    state = GroupState::Silent(silent);
+                }
+            }
             if state != GroupState::Healthy {
                 break state;
             }
@@ -110,6 +131,7 @@ impl Watch {
         match state {
             GroupState::Healthy | GroupState::Succeeded => Ok(()),
             GroupState::Failed { rank, status } => Err(self.failure(rank, status)),
+            GroupState::Silent(silent) => Err(self.silence(&silent)),
             GroupState::Stopped { signal } => Err(LaunchError::Run {
                 message: format!("stopped by signal {signal}; all workers were stopped"),
                 code: (128 + signal).clamp(1, 255) as u8,
@@ -146,6 +168,19 @@ impl Watch {
         } else {
             GroupState::Healthy
         })
+    }
+
+    /// The first running rank whose heartbeat stopped, if any.
+    fn silent_rank(&mut self) -> Option<Silent> {
+        let (monitor, _) = self.heartbeat.as_mut()?;
+        let running: Vec<usize> = self
+            .workers
+            .iter()
+            .zip(&self.exited)
+            .filter(|(_, exited)| exited.is_none())
+            .map(|(w, _)| w.rank)
+            .collect();
+        monitor.silent_rank(|rank| running.contains(&rank))
     }
 
     /// SIGTERM to every running worker's group, GRACE to exit, then SIGKILL; reaps them all.
@@ -193,6 +228,30 @@ impl Watch {
         }
     }
 
+    fn silence(&self, silent: &Silent) -> LaunchError {
+        let timeout = self
+            .heartbeat
+            .as_ref()
+            .map_or(0.0, |(_, t)| t.as_secs_f64());
+        let mut message = format!(
+            "rank {} stopped responding: no heartbeat for {} s (dist.heartbeat_timeout = {timeout} \
+             s; {} beats before): it is frozen, stopped (SIGSTOP) or cut off from the store; \
+             stopped the other workers",
+            silent.rank, silent.for_secs, silent.beats
+        );
+        self.append_tail(&mut message, silent.rank);
+        LaunchError::Run { message, code: 1 }
+    }
+
+    fn append_tail(&self, message: &mut String, rank: usize) {
+        if let Some(tail) = self.tails.get(rank).filter(|t| !t.is_empty()) {
+            message.push_str(&format!("\nlast lines of rank {rank}:"));
+            for line in tail {
+                message.push_str(&format!("\n  {line}"));
+            }
+        }
+    }
+
     fn failure(&self, rank: usize, status: ExitStatus) -> LaunchError {
         let (what, code) = match (status.code(), status.signal()) {
             (Some(c), _) => (format!("rank {rank} exited with code {c}"), c),
@@ -200,12 +259,7 @@ impl Watch {
             (None, None) => (format!("rank {rank} failed ({status})"), 1),
         };
         let mut message = format!("{what}; stopped the other workers");
-        if let Some(tail) = self.tails.get(rank).filter(|t| !t.is_empty()) {
-            message.push_str(&format!("\nlast lines of rank {rank}:"));
-            for line in tail {
-                message.push_str(&format!("\n  {line}"));
-            }
-        }
+        self.append_tail(&mut message, rank);
         // A config error in a worker stays a config error (2); anything else is a failed run.
         let code = if code == 2 { 2 } else { 1 };
         LaunchError::Run { message, code }

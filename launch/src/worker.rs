@@ -68,6 +68,11 @@ pub fn run_worker(config_path: &Path, sets: &[String], start: Start) -> Result<(
     let loaded = ebm_train::load(config_path, sets)?;
     let addr = (env.master_addr.as_str(), env.master_port);
     let store = StoreClient::connect(addr, &env.token, rendezvous::RENDEZVOUS_TIMEOUT)?;
+    crate::heartbeat::start_beating(
+        (env.master_addr.clone(), env.master_port),
+        env.token.clone(),
+        env.rank,
+    );
 
     // Before this rank joins the config agreement, so the failing rank (which waits for every
     // rank's hash) cannot fail, and the launcher cannot send SIGTERM, before it is ignored.

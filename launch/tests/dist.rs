@@ -147,15 +147,25 @@ fn a_worker_ignoring_sigterm_is_killed_after_the_grace_period() {
 
 /// Starts a run whose workers all wait, and returns it with their pids once all have started.
 fn start_waiting_run(dir: &Path, n: usize) -> (Child, Vec<u32>) {
-    let mut child = command(
-        dir,
-        &["--cpus", &n.to_string(), "--spawn"],
-        &[("EBMLAUNCH_TEST_FAIL_RANK", "99")],
-    )
-    .stdout(Stdio::null())
-    .stderr(Stdio::piped())
-    .spawn()
-    .unwrap();
+    let (child, pids, _) = start_waiting_run_with(dir, n, &[]);
+    (child, pids)
+}
+
+/// [`start_waiting_run`] with more launcher arguments; also returns the receiver of the
+/// launcher's later stderr lines. The pids are in rank order.
+fn start_waiting_run_with(
+    dir: &Path,
+    n: usize,
+    args: &[&str],
+) -> (Child, Vec<u32>, mpsc::Receiver<String>) {
+    let n_text = n.to_string();
+    let mut all = vec!["--cpus", n_text.as_str(), "--spawn"];
+    all.extend_from_slice(args);
+    let mut child = command(dir, &all, &[("EBMLAUNCH_TEST_FAIL_RANK", "99")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     let stderr = child.stderr.take().unwrap();
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
@@ -163,16 +173,67 @@ fn start_waiting_run(dir: &Path, n: usize) -> (Child, Vec<u32>) {
             let _ = tx.send(line);
         }
     });
-    let mut pids = Vec::new();
-    while pids.len() < n {
+    let mut pids = vec![0u32; n];
+    let mut seen = 0;
+    while seen < n {
         let line = rx
             .recv_timeout(Duration::from_secs(30))
             .expect("workers did not start");
-        pids.extend(worker_pids(&line));
+        // "… worker rank R/N (local L) pid P"
+        let rank = line
+            .split("worker rank ")
+            .nth(1)
+            .and_then(|r| r.split('/').next()?.parse::<usize>().ok());
+        if let (Some(rank), Some(&pid)) = (rank, worker_pids(&line).first()) {
+            pids[rank] = pid;
+            seen += 1;
+        }
     }
     // Let them pass the rendezvous and settle into waiting.
     std::thread::sleep(Duration::from_millis(500));
-    (child, pids)
+    (child, pids, rx)
+}
+
+#[test]
+fn a_frozen_rank_is_named_within_the_heartbeat_timeout() {
+    // Issue 17, D4: a worker stopped with SIGSTOP used to leave the launcher waiting silently
+    // (collective timeout 1,800 s), or blaming the rank that waited for it.
+    let dir = tempfile::tempdir().unwrap();
+    let (mut launcher, pids, rx) =
+        start_waiting_run_with(dir.path(), 3, &["--set", "dist.heartbeat_timeout=2"]);
+    // SAFETY: plain kill(2) to a worker we started.
+    unsafe { libc::kill(pids[1] as i32, libc::SIGSTOP) };
+    let started = Instant::now();
+    let status = launcher.wait().unwrap();
+    let elapsed = started.elapsed();
+    let stderr: Vec<String> = rx.try_iter().collect();
+    let stderr = stderr.join("\n");
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("rank 1 stopped responding: no heartbeat for"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("dist.heartbeat_timeout = 2"), "{stderr}");
+    assert!(!stderr.contains("rank 0 stopped"), "{stderr}");
+    // 2 s of silence, up to 1 s between looks, the grace period for the others, SIGKILL.
+    assert!(elapsed < Duration::from_secs(12), "took {elapsed:?}");
+    assert_all_gone(&pids);
+}
+
+#[test]
+fn waiting_ranks_keep_beating() {
+    // Workers busy for longer than the timeout (here: asleep) are not frozen.
+    let dir = tempfile::tempdir().unwrap();
+    let (mut launcher, pids, _rx) =
+        start_waiting_run_with(dir.path(), 2, &["--set", "dist.heartbeat_timeout=1.5"]);
+    std::thread::sleep(Duration::from_secs(5));
+    assert!(
+        launcher.try_wait().unwrap().is_none(),
+        "the launcher stopped a run whose workers were alive"
+    );
+    launcher.kill().unwrap();
+    launcher.wait().unwrap();
+    assert_all_gone(&pids);
 }
 
 #[test]

@@ -79,6 +79,8 @@ fn silently_accepted_values_are_refused() {
         &["train.precision", "CUDA", "\"f32\"", "--set"],
     );
     refused(&["train.precision=\"fp16\""], &["train.precision"]);
+    refused(&["dist.heartbeat_timeout=0"], &["dist.heartbeat_timeout"]);
+    refused(&["dist.heartbeat_timeout=inf"], &["dist.heartbeat_timeout"]);
     // A bank smaller than the batch used to fail at step 1 with exit 1.
     refused(
         &["loss.buffer_capacity=10"],

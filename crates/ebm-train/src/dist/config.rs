@@ -27,6 +27,11 @@ pub struct DistConfig {
     /// builds, every [`DEBUG_CHECK_EVERY`] steps in debug builds).
     #[serde(default)]
     pub check_every: u64,
+    /// Seconds a worker process may go without a heartbeat before the launcher stops the run,
+    /// naming it (frozen, SIGSTOP, cut off from the store). Worker processes only (`--spawn`,
+    /// `--gpus`); a long step does not count, the heartbeat has its own thread.
+    #[serde(default = "d_heartbeat")]
+    pub heartbeat_timeout: f64,
 }
 
 fn d_ranks() -> usize {
@@ -35,6 +40,9 @@ fn d_ranks() -> usize {
 fn d_exchange() -> u64 {
     100
 }
+fn d_heartbeat() -> f64 {
+    30.0
+}
 
 impl Default for DistConfig {
     fn default() -> Self {
@@ -42,6 +50,7 @@ impl Default for DistConfig {
             ranks: d_ranks(),
             exchange_every: d_exchange(),
             check_every: 0,
+            heartbeat_timeout: d_heartbeat(),
         }
     }
 }
@@ -50,6 +59,17 @@ impl DistConfig {
     pub fn validate(&self) -> Result<()> {
         if self.ranks == 0 {
             return Err(CoreError::config("dist.ranks", "must be > 0").into());
+        }
+        // Duration::from_secs_f64 panics on what this refuses.
+        if !(self.heartbeat_timeout > 0.0 && self.heartbeat_timeout <= 86_400.0) {
+            return Err(CoreError::config(
+                "dist.heartbeat_timeout",
+                format!(
+                    "must be a number of seconds in (0, 86400], got {}",
+                    self.heartbeat_timeout
+                ),
+            )
+            .into());
         }
         Ok(())
     }
