@@ -161,7 +161,7 @@ def main():
         "train_iters_per_s": args.iters / train_s,
         "grad_images_per_s": reps * args.batch / grad_s,
         "peak_mem_mib": torch.cuda.max_memory_allocated(dev) / 2**20 if dev.type == "cuda" else None,
-        "final_loss": float(loss),
+        "final_loss": float(loss.detach()),
     }
     print(json.dumps(out), flush=True)
 

@@ -72,6 +72,11 @@ pub struct TrainConfig {
     /// in bfloat16; weights, gradients, optimizer state, chains and losses stay f32).
     #[serde(default)]
     pub precision: Precision,
+    /// Divergence guard on magnitude: a step whose mean energy of data, samples or noise (the
+    /// loss's `e_*` metrics) exceeds this in absolute value stops the run before its weights are
+    /// updated or saved, as a non-finite value does. IGEBM-style runs keep |E| near 1.
+    #[serde(default = "d_max_abs_energy")]
+    pub max_abs_energy: f64,
 }
 
 /// `[train] precision`.
@@ -104,6 +109,9 @@ fn d_keep() -> usize {
 fn d_tensorboard() -> bool {
     true
 }
+fn d_max_abs_energy() -> f64 {
+    1e6
+}
 
 impl Default for TrainConfig {
     fn default() -> Self {
@@ -116,6 +124,7 @@ impl Default for TrainConfig {
             keep_checkpoints: d_keep(),
             tensorboard: d_tensorboard(),
             precision: Precision::F32,
+            max_abs_energy: d_max_abs_energy(),
         }
     }
 }
@@ -133,6 +142,13 @@ impl TrainConfig {
             if v == 0 {
                 return Err(CoreError::config(key, "must be > 0").into());
             }
+        }
+        if !(self.max_abs_energy.is_finite() && self.max_abs_energy > 0.0) {
+            return Err(CoreError::config(
+                "train.max_abs_energy",
+                format!("must be a finite number > 0, got {}", self.max_abs_energy),
+            )
+            .into());
         }
         Ok(())
     }

@@ -22,6 +22,7 @@ mod error;
 mod eval_config;
 mod hooks;
 mod load;
+mod locate;
 pub mod memory;
 mod metrics;
 mod optim;

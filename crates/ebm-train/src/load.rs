@@ -40,7 +40,9 @@ impl LoadedConfig {
 
 impl Origins {
     fn origin_of(&self, key: &str) -> String {
-        let under = |set: &String| key == set || key.starts_with(&format!("{set}."));
+        let under = |set: &String| {
+            key == set || key.starts_with(&format!("{set}.")) || key.starts_with(&format!("{set}["))
+        };
         if self.set_keys.iter().any(under) {
             return "--set on the command line".into();
         }
@@ -94,7 +96,14 @@ pub fn load(file: &Path, sets: &[String]) -> Result<LoadedConfig> {
         )));
     }
     // Figment silently treats an unreadable TOML file as empty; read it ourselves first.
-    let text = std::fs::read_to_string(file).map_err(Error::io(file))?;
+    let bytes = std::fs::read(file).map_err(Error::io(file))?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        Error::Config(format!(
+            "{}: not a TOML config: byte {} is not UTF-8 text (a binary or otherwise encoded file?)",
+            file.display(),
+            e.utf8_error().valid_up_to()
+        ))
+    })?;
     if let Err(e) = text.parse::<toml::Table>() {
         return Err(Error::Config(format!(
             "{}: invalid TOML: {e}",
@@ -106,7 +115,7 @@ pub fn load(file: &Path, sets: &[String]) -> Result<LoadedConfig> {
         .merge(Env::prefixed("EBM_").split("__"));
     let mut tree = layers
         .data()
-        .map_err(|e| Error::Config(format_figment_error(e, &|_| String::new())))?
+        .map_err(|e| Error::Config(format_figment_error(e, &|_| String::new(), &|_| None)))?
         .remove(&Profile::Default)
         .unwrap_or_default();
     // `--set` replaces what is at its key, tables included: `--set 'eval.init={kind="uniform",
@@ -121,9 +130,22 @@ pub fn load(file: &Path, sets: &[String]) -> Result<LoadedConfig> {
         set_keys.push(key);
     }
     let origins = Origins { layers, set_keys };
-    let config: RunConfig = Figment::from(Serialized::defaults(tree))
+    // `[data]` and `[model]` as the user wrote them, to name the key inside them that failed.
+    let section = |name: &str| tree.get(name).and_then(|v| toml::Value::try_from(v).ok());
+    let refine = |path: &[String]| match path {
+        [name] => crate::locate::locate(name, &section(name)?),
+        _ => None,
+    };
+    let config: RunConfig = Figment::from(Serialized::defaults(tree.clone()))
         .extract()
-        .map_err(|e| Error::Config(format_figment_error(e, &|k| origins.origin_of(k))))?;
+        .map_err(|e| {
+            let origin = |k: &str| match k {
+                // A key missing from the whole config (an empty file: no `[data]`).
+                "" => file.display().to_string(),
+                k => origins.origin_of(k),
+            };
+            Error::Config(format_figment_error(e, &origin, &refine))
+        })?;
     let loaded = LoadedConfig { config, origins };
     loaded.config.validate().map_err(|e| loaded.locate(e))?;
     Ok(loaded)
@@ -149,27 +171,36 @@ fn set_at(tree: &mut Dict, key: &str, value: Value) -> std::result::Result<(), S
     Ok(())
 }
 
+/// A more precise `(key, message)` for an error at `path`, where one can be found.
+type Refine<'a> = dyn Fn(&[String]) -> Option<(String, String)> + 'a;
+
 /// figment's errors list every problem; each line says the key and the source.
-fn format_figment_error(e: figment::Error, origin_of: &dyn Fn(&str) -> String) -> String {
+fn format_figment_error(
+    e: figment::Error,
+    origin_of: &dyn Fn(&str) -> String,
+    refine: &Refine<'_>,
+) -> String {
     e.into_iter()
         .map(|e| {
-            let key = if e.path.is_empty() {
+            let (path, kind) =
+                refine(&e.path).unwrap_or_else(|| (e.path.join("."), e.kind.to_string()));
+            let key = if path.is_empty() {
                 String::new()
             } else {
-                format!("config key `{}`", e.path.join("."))
+                format!("config key `{path}`")
             };
             // The resolved tree was rebuilt from the layers, so ask them (not the error's
             // metadata) where the key came from.
-            let origin = match e.path.is_empty() {
-                true => e.metadata.as_ref().map(describe).unwrap_or_default(),
-                false => origin_of(&e.path.join(".")),
+            let origin = match (path.is_empty(), &e.metadata) {
+                (true, Some(m)) => describe(m),
+                (true, None) => origin_of(""),
+                (false, _) => origin_of(&path),
             };
-            let source = if origin.is_empty() {
-                origin
-            } else {
-                format!(" (from {origin})")
-            };
-            format!("{key}{source}: {}", e.kind)
+            match (key.is_empty(), origin.is_empty()) {
+                (_, true) => format!("{key}: {kind}"),
+                (true, false) => format!("{origin}: {kind}"),
+                (false, false) => format!("{key} (from {origin}): {kind}"),
+            }
         })
         .collect::<Vec<_>>()
         .join("\n")

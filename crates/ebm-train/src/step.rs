@@ -69,6 +69,13 @@ pub fn train_step_on(
     if let Some((name, v)) = metrics.iter().find(|(_, v)| !v.is_finite()) {
         return Err(diverged(format!("{name} is {v}")));
     }
+    let bound = config.train.max_abs_energy;
+    let too_large = |(name, v): &&(&str, f64)| name.starts_with("e_") && v.abs() > bound;
+    if let Some((name, v)) = metrics.iter().find(too_large) {
+        return Err(diverged(format!(
+            "the mean energy {name} = {v:.4e} exceeds train.max_abs_energy = {bound:e}"
+        )));
+    }
     let grad_norm = state.optim.grad_norm(&grads)?;
     if !grad_norm.is_finite() {
         return Err(diverged(format!("the gradient norm is {grad_norm}")));

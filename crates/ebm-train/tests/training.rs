@@ -1,5 +1,5 @@
-//! The trainer stops cleanly on divergence keeping its last good checkpoint (and never calls its
-//! hooks' `finish`), and a checkpoint restored into a fresh state takes exactly the same next
+//! The trainer stops cleanly on divergence (a non-finite value, or a mean energy beyond
+//! `train.max_abs_energy`) keeping its last good checkpoint (and never calls its hooks' `finish`), and a checkpoint restored into a fresh state takes exactly the same next
 //! step. That it learns is ebm-eval's tests/training_runs.rs (it needs the evaluation).
 
 mod common;
@@ -96,6 +96,72 @@ fn divergence_stops_with_a_message_and_keeps_the_last_good_checkpoint() {
         !run.join("finished").exists(),
         "no final outputs from a diverged model"
     );
+}
+
+/// A loss whose reported mean sample energy jumps to 1e12 at step 7 while the loss stays finite:
+/// the magnitude guard's case (issue 17, D10: the "last good" checkpoint held E ≈ 1e15).
+struct HugeAt7;
+
+impl Loss for HugeAt7 {
+    fn name(&self) -> &'static str {
+        "huge_at_7"
+    }
+    fn forward(
+        &mut self,
+        model: &dyn Model,
+        batch: &candle_core::Tensor,
+        ctx: &mut TrainCtx,
+    ) -> CoreResult<LossOut> {
+        let e = model.energy(batch)?.mean_all()?;
+        let e_samples = if ctx.step == 6 { -1e12 } else { 0.5 };
+        Ok(LossOut {
+            loss: e,
+            metrics: vec![("e_samples", e_samples)],
+        })
+    }
+}
+
+fn build_huge(_: &PluginArgs) -> CoreResult<Box<dyn Loss>> {
+    Ok(Box::new(HugeAt7))
+}
+register_loss!("huge_at_7", build_huge);
+
+#[test]
+fn energies_beyond_max_abs_energy_stop_the_run_like_nan() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = TWO_MOONS
+        .replace(
+            "kind = \"contrastive_divergence\"\nk = 10\nenergy_reg = 0.1",
+            "kind = \"huge_at_7\"",
+        )
+        .replace("checkpoint_every = 300", "checkpoint_every = 5");
+    let loaded = load(&config(dir.path(), &text), &[]).unwrap();
+    let run = dir.path().join("run");
+    let err = Trainer::new(&loaded, &run, Start::Fresh)
+        .unwrap()
+        .run(&mut FinishMarker::default())
+        .unwrap_err();
+    match &err {
+        Error::Diverged { step, what, advice } => {
+            assert_eq!(*step, 7);
+            assert!(
+                what.contains("e_samples = -1.0000e12 exceeds train.max_abs_energy = 1e6"),
+                "{what}"
+            );
+            assert!(advice.contains("step_0000005.safetensors"), "{advice}");
+        }
+        other => panic!("expected Diverged, got {other}"),
+    }
+    // A larger bound lets the same run finish.
+    let loaded = load(
+        &config(dir.path(), &text),
+        &["train.max_abs_energy=1e13".into(), "train.steps=10".into()],
+    )
+    .unwrap();
+    Trainer::new(&loaded, &dir.path().join("run2"), Start::Fresh)
+        .unwrap()
+        .run(&mut FinishMarker::default())
+        .unwrap();
 }
 
 #[test]

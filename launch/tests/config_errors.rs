@@ -1,0 +1,83 @@
+//! Issue 17, D7 and D12: a config error names the key inside `[data]` and `[model]` (not only the
+//! table) and where its value came from (the file, an `EBM_` variable, `--set`); a file that is
+//! not text, or is empty, is exit 2 naming the file.
+
+mod common;
+
+use common::{launch, stderr, SMALL};
+
+/// Writes `bytes` as the config, runs it with `sets` and `env`, asserts exit 2 and every needle.
+fn refused(bytes: &[u8], sets: &[&str], env: &[(&str, &str)], needles: &[&str]) {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("run.toml");
+    std::fs::write(&config, bytes).unwrap();
+    let out = dir.path().join("out");
+    let mut args = vec![config.to_str().unwrap(), "--out", out.to_str().unwrap()];
+    for s in sets {
+        args.extend(["--set", s]);
+    }
+    let o = launch(&args, env);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{sets:?}: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+    for n in needles {
+        assert!(err.contains(n), "`{n}` not in: {err}");
+    }
+}
+
+#[test]
+fn files_that_are_not_configs_exit_2_naming_the_file() {
+    let garbage: Vec<u8> = (0..300u32).map(|i| (i * 151 % 256) as u8).collect();
+    refused(
+        &garbage,
+        &[],
+        &[],
+        &["run.toml: not a TOML config", "UTF-8"],
+    );
+    refused(
+        b"\xff\xfe[data]\n",
+        &[],
+        &[],
+        &["run.toml", "byte 0 is not UTF-8"],
+    );
+    refused(b"", &[], &[], &["run.toml: missing field `data`"]);
+}
+
+#[test]
+fn errors_inside_data_and_model_name_the_key_and_its_source() {
+    let with = |from: &str, to: &str| SMALL.replace(from, to).into_bytes();
+    refused(
+        &with("n_samples = 512", "n_samples = \"many\""),
+        &[],
+        &[],
+        &[
+            "config key `data.n_samples` (from ",
+            "run.toml)",
+            "expected usize",
+        ],
+    );
+    refused(
+        &with("hidden = [32, 32]", "hiden = [32, 32]"),
+        &[],
+        &[],
+        &["config key `model.hiden` (from ", "unknown field `hiden`"],
+    );
+    refused(
+        SMALL.as_bytes(),
+        &["data.n_samples=-3"],
+        &[],
+        &["config key `data.n_samples` (from --set on the command line)"],
+    );
+    refused(
+        SMALL.as_bytes(),
+        &["model={kind=\"conv\",layers=[{channels=3,kernel=3,strid=1,padding=0}]}"],
+        &[],
+        &["config key `model.layers[0].strid` (from --set on the command line)"],
+    );
+    refused(
+        SMALL.as_bytes(),
+        &[],
+        &[("EBM_DATA__NOISE", "abc")],
+        &["config key `data.noise` (from `EBM_` environment variable(s))"],
+    );
+}
