@@ -1,15 +1,15 @@
-"""A plain PyTorch implementation of ebm's Fashion-MNIST conv recipe
-(docs/experiments/fashion_mnist_conv_shortrun.toml; see docs/fashion_mnist_conv.md),
-written the way the IGEBM / short-run-MCMC seed code is: the same conv energy, Langevin sampler,
-contrastive-divergence loss with the energy L2 regulariser, Adam, gradient clipping and EMA of
-the weights. Two uses:
+"""A plain PyTorch implementation of ebm's Fashion-MNIST conv recipe (examples/fashion_mnist.toml;
+see docs/fashion_mnist_conv.md), written the way the IGEBM / short-run-MCMC seed code is: the same
+conv energy (with the 7x7 head), Langevin sampler, replay buffer, contrastive-divergence loss with
+the energy L2 regulariser, Adam, gradient clipping and EMA of the weights. Two uses:
 
   speed (imported by torchebm_workload.py, workload `cd_conv_fmnist`): one training iteration
-      = k Langevin steps on a batch of 64 chains + the parameter update.
-  train (issue 13 item 7): trains for a wall-clock budget on the same machine, then draws samples
-      from uniform noise with the EMA weights and writes them as .npy, to be scored by ebm in the
-      same feature space:
-        python benches/compare/fmnist_reference.py train --seconds 1800 --out runs/torch_ref
+      = 64 chains from the buffer, k Langevin steps + the parameter update.
+  train (issue 13 item 7): trains for a wall-clock budget (--seconds) or a number of iterations
+      (--iters: the iterations it makes in the budget on a quiet machine, when the machine is
+      shared), then draws samples from uniform noise with the EMA weights (300 Langevin steps, as
+      the example's [eval]) and writes them as .npy, to be scored by ebm in the same feature space:
+        python benches/compare/fmnist_reference.py train --seconds 1939 --out runs/torch_ref
         ./target/release/ebm-launch eval runs/fashion_mnist --samples runs/torch_ref/samples.npy
 
 Everything reads the recipe from RECIPE below, which mirrors that TOML; keep the two in step.
@@ -29,22 +29,25 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 RECIPE = {
-    # model: conv → swish → … → global mean pool → linear
-    "layers": [(16, 3, 1, 1), (32, 4, 2, 1), (64, 4, 2, 1)],  # (channels, kernel, stride, pad)
-    # sampler: x ← clamp(x − η∇E + √(2η)·s·ε, −1, 1)
+    # model: conv -> swish -> ... -> global mean pool -> linear
+    # (channels, kernel, stride, pad); the last conv covers the whole 7x7 map
+    "layers": [(16, 3, 1, 1), (32, 4, 2, 1), (64, 4, 2, 1), (64, 7, 1, 0)],
+    # sampler: x <- clamp(x - eta grad E + sqrt(2 eta) s eps, -1, 1)
     "step_size": 10.0,
     "noise_scale": 0.00112,
     "k": 40,
-    # loss: persistent chains, each drawn chain restarts from U(−1, 1) with reinit_prob
-    "buffer_capacity": 10000,
-    "reinit_prob": 1.0,
+    # loss: persistent chains, each drawn chain restarts from U(-1, 1) with reinit_prob
+    "buffer_capacity": 5000,
+    "reinit_prob": 0.05,
     "energy_reg": 1.0,
     # optimizer
     "lr": 3e-4,
     "betas": (0.0, 0.999),
     "grad_clip": 0.1,
-    "ema_decay": 0.999,
+    "ema_decay": 0.99,
     "batch_size": 64,
+    # samples from noise for the evaluation ([eval] steps)
+    "eval_steps": 300,
 }
 
 
@@ -129,12 +132,13 @@ def read_idx_images(path):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("mode", choices=["train"])
-    ap.add_argument("--seconds", type=float, default=1800.0, help="training wall-clock budget")
+    ap.add_argument("--seconds", type=float, default=1939.0, help="training wall-clock budget")
+    ap.add_argument("--iters", type=int, default=0, help="train this many iterations instead")
     ap.add_argument("--out", required=True)
     ap.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--n", type=int, default=2000, help="samples from noise to write")
-    ap.add_argument("--sample-steps", type=int, default=RECIPE["k"])
+    ap.add_argument("--sample-steps", type=int, default=RECIPE["eval_steps"])
     ap.add_argument("--seed", type=int, default=0)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
@@ -142,7 +146,7 @@ def main():
     data = read_idx_images(os.path.join(a.data, "train-images-idx3-ubyte.gz"))
     t = Trainer(data, seed=a.seed)
     start, steps, log = time.time(), 0, []
-    while time.time() - start < a.seconds:
+    while (steps < a.iters) if a.iters else (time.time() - start < a.seconds):
         loss = t.step()
         steps += 1
         if steps % 50 == 0:
@@ -156,6 +160,7 @@ def main():
         "recipe": {k: v for k, v in RECIPE.items()},
         "steps": steps,
         "train_seconds": train_seconds,
+        "budget": {"iters": a.iters} if a.iters else {"seconds": a.seconds},
         "threads": a.threads,
         "torch": torch.__version__,
         "samples": {"n": a.n, "steps": a.sample_steps, "init": "uniform(-1, 1)", "weights": "ema"},

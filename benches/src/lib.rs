@@ -35,11 +35,11 @@ buffer_capacity = 10000
 batch_size = 256
 "#;
 
-/// One training iteration of the Fashion-MNIST conv recipe
-/// (docs/experiments/fashion_mnist_conv_shortrun.toml's model, sampler and loss;
-/// `benches/compare/fmnist_reference.py` is the PyTorch side): k = 40 Langevin steps from
-/// uniform noise on 64 chains, then the parameter update on 64 + 64 images. The data dir is
-/// filled in by the workload.
+/// One training iteration of `examples/fashion_mnist.toml` (its model, sampler, loss and
+/// optimizer; `benches/compare/fmnist_reference.py` is the PyTorch side): 64 chains drawn from a
+/// 5,000-chain replay buffer (5 % restarted from uniform noise), k = 40 Langevin steps, then the
+/// parameter update on 64 + 64 images, gradient clipping and the EMA. The data dir is filled in
+/// by the workload.
 pub const CD_CONV_FMNIST: &str = r#"
 seed = 0
 [data]
@@ -52,6 +52,7 @@ layers = [
   { channels = 16, kernel = 3, stride = 1, padding = 1 },
   { channels = 32, kernel = 4, stride = 2, padding = 1 },
   { channels = 64, kernel = 4, stride = 2, padding = 1 },
+  { channels = 64, kernel = 7, stride = 1, padding = 0 },
 ]
 [sampler]
 kind = "langevin"
@@ -61,15 +62,15 @@ clamp = [-1.0, 1.0]
 [loss]
 kind = "contrastive_divergence"
 k = 40
-buffer_capacity = 10000
-reinit_prob = 1.0
+buffer_capacity = 5000
+reinit_prob = 0.05
 init = { kind = "uniform", low = -1.0, high = 1.0 }
 energy_reg = 1.0
 [optim]
 lr = 3e-4
 betas = [0.0, 0.999]
 grad_clip = 0.1
-ema_decay = 0.999
+ema_decay = 0.99
 [train]
 batch_size = 64
 "#;

@@ -11,7 +11,7 @@
 //! | `hmc_1k` | HMC L = 10, ε = 0.01, 1,000 chains × 100 proposals | chain-steps/s (proposals) |
 //! | `pcd_two_moons` | PCD two moons, batch 256, k = 10: 500 iterations from a fresh state | it/s |
 //! | `conv_grad_b64` | ∇ₓE of the conv energy at 64 × 3 × 32 × 32: 10 evaluations | ms per ∇ₓE |
-//! | `cd_conv_fmnist` | Fashion-MNIST conv recipe, batch 64, k = 40 from noise: 5 iterations | it/s |
+//! | `cd_conv_fmnist` | examples/fashion_mnist.toml, batch 64, k = 40 from the replay buffer: 5 iterations | it/s |
 //!
 //! The MLP is [`crate::anchor_mlp`] (2-128-128-1 SiLU), the PCD run [`crate::PCD_TWO_MOONS`], the
 //! conv energy `[model] kind = "conv"` with its default layers (the anchor's `ConvEnergy`).
@@ -87,7 +87,7 @@ pub const SPECS: &[Spec] = &[
         lower_is_better: false,
         default_len: 5,
         batch: 64,
-        describe: "Fashion-MNIST conv 1->16 k3, 16->32 k4 s2, 32->64 k4 s2, swish: k=40 Langevin from noise on 64 chains + CD update, Adam, clip, EMA",
+        describe: "examples/fashion_mnist.toml: conv 1->16 k3, 16->32 k4 s2, 32->64 k4 s2, 64->64 k7, swish: k=40 Langevin on 64 buffer chains (5% from noise) + CD update, Adam, clip, EMA",
     },
 ];
 
