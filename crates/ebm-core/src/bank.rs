@@ -43,21 +43,26 @@ impl ChainInit {
     }
 
     pub fn validate(&self, key: &str) -> Result<()> {
-        match self {
-            ChainInit::Normal { mean, std } if !(mean.is_finite() && *std > 0.0) => {
-                Err(Error::config(
-                    key,
-                    format!("normal needs finite mean and std > 0, got mean {mean}, std {std}"),
-                ))
+        // Each error names the field at fault (`eval.init.std`), not only the table.
+        let field =
+            |name: &str, message: String| Err(Error::config(format!("{key}.{name}"), message));
+        match *self {
+            ChainInit::Normal { mean, .. } if !mean.is_finite() => {
+                field("mean", format!("normal needs a finite mean, got {mean}"))
             }
-            ChainInit::Uniform { low, high }
-                if !(low.is_finite() && high.is_finite() && low < high) =>
-            {
-                Err(Error::config(
-                    key,
-                    format!("uniform needs finite low < high, got [{low}, {high}]"),
-                ))
+            ChainInit::Normal { std, .. } if !(std > 0.0 && std.is_finite()) => {
+                field("std", format!("normal needs a finite std > 0, got {std}"))
             }
+            ChainInit::Uniform { low, .. } if !low.is_finite() => {
+                field("low", format!("uniform needs a finite low, got {low}"))
+            }
+            ChainInit::Uniform { high, .. } if !high.is_finite() => {
+                field("high", format!("uniform needs a finite high, got {high}"))
+            }
+            ChainInit::Uniform { low, high } if low >= high => field(
+                "high",
+                format!("uniform needs low < high, got [{low}, {high}]"),
+            ),
             _ => Ok(()),
         }
     }

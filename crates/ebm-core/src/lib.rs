@@ -15,6 +15,7 @@
 
 mod bank;
 mod chains;
+mod config_key;
 pub mod diagnostics;
 mod driver;
 mod energy;
@@ -29,6 +30,7 @@ mod schedule;
 
 pub use bank::{ChainBank, ChainInit, Drawn};
 pub use chains::Chains;
+pub use config_key::by_found_value;
 pub use diagnostics::{effective_sample_size, split_rhat, Diagnostics};
 pub use driver::{sample, SampleOptions, SampleOutput};
 pub use energy::{

@@ -115,7 +115,7 @@ pub fn load(file: &Path, sets: &[String]) -> Result<LoadedConfig> {
         .merge(Env::prefixed("EBM_").split("__"));
     let mut tree = layers
         .data()
-        .map_err(|e| Error::Config(format_figment_error(e, &|_| String::new(), &|_| None)))?
+        .map_err(|e| Error::Config(format_figment_error(e, &|_| String::new(), &|_, _| None)))?
         .remove(&Profile::Default)
         .unwrap_or_default();
     // `--set` replaces what is at its key, tables included: `--set 'eval.init={kind="uniform",
@@ -130,11 +130,21 @@ pub fn load(file: &Path, sets: &[String]) -> Result<LoadedConfig> {
         set_keys.push(key);
     }
     let origins = Origins { layers, set_keys };
-    // `[data]` and `[model]` as the user wrote them, to name the key inside them that failed.
-    let section = |name: &str| tree.get(name).and_then(|v| toml::Value::try_from(v).ok());
-    let refine = |path: &[String]| match path {
-        [name] => crate::locate::locate(name, &section(name)?),
-        _ => None,
+    // The failing table as the user wrote it, to name the key inside it that failed: `[data]`
+    // and `[model]` by their types, other tagged tables (`eval.init`) by the value found.
+    let subtree = |path: &[String]| {
+        let mut node = tree.get(path.first()?)?;
+        for part in &path[1..] {
+            node = node.as_dict()?.get(part)?;
+        }
+        toml::Value::try_from(node).ok()
+    };
+    let refine = |path: &[String], message: &str| {
+        let table = subtree(path)?;
+        match path {
+            [name] if name == "data" || name == "model" => crate::locate::locate(name, &table),
+            _ => crate::locate::by_found_value(&dotted(path), &table, message),
+        }
     };
     let config: RunConfig = Figment::from(Serialized::defaults(tree.clone()))
         .extract()
@@ -171,8 +181,24 @@ fn set_at(tree: &mut Dict, key: &str, value: Value) -> std::result::Result<(), S
     Ok(())
 }
 
-/// A more precise `(key, message)` for an error at `path`, where one can be found.
-type Refine<'a> = dyn Fn(&[String]) -> Option<(String, String)> + 'a;
+/// A figment error path as a key: `optim.betas[0]`, as the other errors write array elements.
+fn dotted(path: &[String]) -> String {
+    let mut key = String::new();
+    for part in path {
+        if part.parse::<usize>().is_ok() && !key.is_empty() {
+            key.push_str(&format!("[{part}]"));
+        } else {
+            if !key.is_empty() {
+                key.push('.');
+            }
+            key.push_str(part);
+        }
+    }
+    key
+}
+
+/// A more precise `(key, message)` for an error at `path` with `message`, where one can be found.
+type Refine<'a> = dyn Fn(&[String], &str) -> Option<(String, String)> + 'a;
 
 /// figment's errors list every problem; each line says the key and the source.
 fn format_figment_error(
@@ -182,8 +208,8 @@ fn format_figment_error(
 ) -> String {
     e.into_iter()
         .map(|e| {
-            let (path, kind) =
-                refine(&e.path).unwrap_or_else(|| (e.path.join("."), e.kind.to_string()));
+            let (path, kind) = refine(&e.path, &e.kind.to_string())
+                .unwrap_or_else(|| (dotted(&e.path), e.kind.to_string()));
             let key = if path.is_empty() {
                 String::new()
             } else {

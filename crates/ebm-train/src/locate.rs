@@ -5,6 +5,7 @@
 //! which names the key (`data.n_samples`) and lets its origin (file, environment, `--set`) be
 //! found.
 
+pub use ebm_core::by_found_value;
 use ebm_data::{
     Checkerboard, Cifar10, Circles, EightGaussians, FashionMnist, GaussianMixture, Pinwheel,
     SwissRoll, TwoMoons, TwoSpirals,
