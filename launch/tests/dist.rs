@@ -339,3 +339,56 @@ fn spawned_workers_train_bit_identically_to_thread_ranks() {
     assert!(stdout.contains("[rank 0] run folder"), "{stdout}");
     assert!(!stdout.contains("[rank 1] run folder"), "{stdout}");
 }
+
+#[test]
+fn two_nodes_on_loopback_train_like_one_node_with_two_ranks() {
+    // Issue 17, item 8: `--nnodes 2` end to end (two launchers, node ranks 0 and 1, one worker
+    // each, the store on node 0) writes what one launcher with two worker processes writes.
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+        .to_string();
+    let node = |rank: &str| {
+        let mut cmd = command(
+            dir.path(),
+            &[
+                "--nnodes",
+                "2",
+                "--node-rank",
+                rank,
+                "--cpus",
+                "1",
+                "--spawn",
+                "--master-port",
+                &port,
+            ],
+            &[("EBMLAUNCH_TOKEN", "loopback-test-secret")],
+        );
+        cmd.stdout(Stdio::null()).stderr(Stdio::piped());
+        cmd.spawn().unwrap()
+    };
+    let node0 = node("0");
+    let node1 = node("1");
+    for (name, child) in [("node 0", node0), ("node 1", node1)] {
+        let o = child.wait_with_output().unwrap();
+        assert!(o.status.success(), "{name}: {}", text(&o.stderr));
+    }
+    std::fs::rename(dir.path().join("run"), dir.path().join("two_nodes")).unwrap();
+    let o = launch(dir.path(), &["--cpus", "2", "--spawn"], &[]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let file = |run: &str, f: &str| std::fs::read(dir.path().join(run).join(f)).unwrap();
+    for f in [
+        "metrics.jsonl",
+        "samples.npy",
+        "eval.json",
+        "checkpoints/step_0000020.safetensors",
+    ] {
+        assert!(
+            file("two_nodes", f) == file("run", f),
+            "{f} differs between 2 nodes × 1 rank and 1 node × 2 ranks"
+        );
+    }
+}
