@@ -29,7 +29,9 @@ pub fn check_gpus(n: usize) -> Result<(), LaunchError> {
 }
 
 /// This node's part of a multi-process run: the store (node 0), the workers, the watch (exits,
-/// and heartbeats: a local worker silent for `heartbeat_timeout` fails the run).
+/// and heartbeats: a local worker silent for `heartbeat_timeout` fails the run). With
+/// `--max-restarts N` a failed worker group is started again, up to N times, each worker resuming
+/// from the newest verified checkpoint (torchrun's elastic restart, on one node).
 pub fn launch_workers(
     spec: &LaunchSpec,
     dir: &Path,
@@ -45,10 +47,55 @@ pub fn launch_workers(
         }
         _ => rendezvous::fresh_token(),
     };
-    // Node 0 serves the store for the whole run; it must outlive the workers.
+    watch::install_stop_handlers();
+    let mut restart = 0;
+    loop {
+        let outcome = run_group(spec, dir, heartbeat_timeout, &token, restart);
+        match outcome {
+            Err(e) if restart < spec.max_restarts && restartable(&e) => {
+                restart += 1;
+                let wait = Duration::from_secs(1 << (restart - 1).min(5)).min(RESTART_BACKOFF_MAX);
+                tracing::warn!(
+                    "{e}\nrestart {restart}/{} in {} s: every worker resumes from the newest \
+                     verified checkpoint of {}",
+                    spec.max_restarts,
+                    wait.as_secs(),
+                    dir.display()
+                );
+                if watch::sleep_unless_stopped(wait) {
+                    return Err(LaunchError::Run {
+                        message: "stopped by a signal while waiting to restart".into(),
+                        code: 130,
+                    });
+                }
+            }
+            other => return other,
+        }
+    }
+}
+
+/// The longest back-off before a restart.
+const RESTART_BACKOFF_MAX: Duration = Duration::from_secs(30);
+
+/// Whether a failed group is worth starting again: a worker failed or went silent (exit 1), not
+/// a config error (2), a signal, or a divergence (which a resume would only repeat).
+fn restartable(e: &LaunchError) -> bool {
+    matches!(e, LaunchError::Run { code: 1, message } if !message.contains("training diverged"))
+}
+
+/// One start of the worker group: a fresh store on node 0 (so that nothing a failed group left
+/// in it is read by the next), the workers, the watch.
+fn run_group(
+    spec: &LaunchSpec,
+    dir: &Path,
+    heartbeat_timeout: Duration,
+    token: &str,
+    restart: usize,
+) -> Result<(), LaunchError> {
+    // Node 0 serves the store for the whole group; it must outlive the workers.
     let server = if spec.node_rank == 0 {
         let addr = (spec.master_addr.as_str(), spec.master_port.unwrap_or(0));
-        Some(ebm_dist::StoreServer::bind(addr, &token)?)
+        Some(ebm_dist::StoreServer::bind(addr, token)?)
     } else {
         None
     };
@@ -57,7 +104,6 @@ pub fn launch_workers(
         (None, Some(port)) => port,
         (None, None) => return Err(LaunchError::Usage("--master-port is required".into())),
     };
-    watch::install_stop_handlers();
     let threads = spawn::threads_per_worker(spec.nproc);
     let mut workers = Vec::with_capacity(spec.nproc);
     for local_rank in 0..spec.nproc {
@@ -68,10 +114,11 @@ pub fn launch_workers(
             local_world_size: spec.nproc,
             master_addr: spec.master_addr.clone(),
             master_port: port,
-            token: token.clone(),
+            token: token.to_string(),
             run_dir: dir.to_path_buf(),
             launcher_pid: std::process::id(),
             device: spec.device,
+            restart,
         };
         match spawn::spawn_worker(&env, threads) {
             Ok(worker) => workers.push(worker),
@@ -88,7 +135,7 @@ pub fn launch_workers(
     let ranks: Vec<usize> = workers.iter().map(|w| w.rank).collect();
     let monitor = HeartbeatMonitor::new(
         (spec.master_addr.as_str(), port),
-        &token,
+        token,
         ranks,
         heartbeat_timeout,
     );

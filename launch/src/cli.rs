@@ -30,6 +30,11 @@ pub struct DistArgs {
     /// Port of the rendezvous store (default: a free port; required with --nnodes > 1).
     #[arg(long, value_name = "PORT")]
     pub master_port: Option<u16>,
+    /// Restart the worker processes up to N times after one fails or stops responding (not on
+    /// a config error, a divergence or Ctrl-C): all of them resume from the newest verified
+    /// checkpoint after a back-off of 1, 2, 4, … s (at most 30). One node only, for now.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub max_restarts: usize,
 }
 
 /// What runs the ranks' collectives.
@@ -50,6 +55,8 @@ pub struct LaunchSpec {
     pub master_addr: String,
     /// `None`: node 0 picks a free port.
     pub master_port: Option<u16>,
+    /// Restarts of the worker group allowed after a worker failure.
+    pub max_restarts: usize,
 }
 
 impl LaunchSpec {
@@ -86,6 +93,15 @@ impl DistArgs {
         if multi_node && self.master_port.is_none() {
             return usage("--nnodes > 1 needs --master-port (every node must know it)");
         }
+        if self.max_restarts > 0 && multi_node {
+            return usage(
+                "--max-restarts with --nnodes > 1 is not supported yet: the nodes' launchers do \
+                 not agree on a restart (restart the whole run with --resume instead)",
+            );
+        }
+        if self.max_restarts > 0 && self.gpus.is_none() && !self.spawn {
+            return usage("--max-restarts restarts worker processes: add --spawn (or use --gpus)");
+        }
         let (device, nproc) = match (self.gpus, self.cpus) {
             (Some(0), _) | (_, Some(0)) => return usage("--gpus / --cpus must be at least 1"),
             (Some(n), _) => (Device::Gpu, n),
@@ -106,6 +122,7 @@ impl DistArgs {
             node_rank: self.node_rank,
             master_addr: self.master_addr.clone(),
             master_port: self.master_port,
+            max_restarts: self.max_restarts,
         }))
     }
 }

@@ -17,6 +17,8 @@ use crate::cli::{Device, LaunchError};
 pub const WORKER_MARKER: &str = "EBMLAUNCH_WORKER";
 /// The per-run secret every store request carries.
 pub const TOKEN_VAR: &str = "EBMLAUNCH_TOKEN";
+/// The worker group's restart count (see `--max-restarts`).
+pub const RESTART_VAR: &str = "EBMLAUNCH_RESTART";
 /// The run folder the launcher resolved (so that every rank uses the same one).
 pub const RUN_DIR_VAR: &str = "EBMLAUNCH_RUN_DIR";
 /// The launcher's pid: a worker whose parent changes exits (the launcher died).
@@ -40,6 +42,9 @@ pub struct WorkerEnv {
     pub run_dir: PathBuf,
     pub launcher_pid: u32,
     pub device: Device,
+    /// How many times the launcher has restarted the worker group (0: the first start); a
+    /// restarted worker resumes from the run folder's newest verified checkpoint.
+    pub restart: usize,
 }
 
 impl WorkerEnv {
@@ -63,6 +68,7 @@ impl WorkerEnv {
                     Device::Gpu => "gpu".into(),
                 },
             ),
+            (RESTART_VAR, self.restart.to_string()),
         ]
     }
 
@@ -98,6 +104,12 @@ impl WorkerEnv {
             device: match get(DEVICE_VAR)?.as_str() {
                 "gpu" => Device::Gpu,
                 _ => Device::Cpu,
+            },
+            restart: match vars.get(RESTART_VAR) {
+                Some(v) => v
+                    .parse()
+                    .map_err(|_| LaunchError::Usage(format!("{RESTART_VAR} is not a number")))?,
+                None => 0,
             },
         };
         if env.rank >= env.world_size || env.local_rank >= env.local_world_size {

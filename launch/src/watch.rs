@@ -44,6 +44,18 @@ pub fn install_stop_handlers() {
     }
 }
 
+/// Sleeps `wait`, returning early with `true` if SIGINT or SIGTERM arrived.
+pub fn sleep_unless_stopped(wait: Duration) -> bool {
+    let until = Instant::now() + wait;
+    while Instant::now() < until {
+        if STOP_SIGNAL.load(Ordering::SeqCst) != 0 {
+            return true;
+        }
+        std::thread::sleep(POLL);
+    }
+    STOP_SIGNAL.load(Ordering::SeqCst) != 0
+}
+
 /// The worker group's state, acted on by the monitor loop.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum GroupState {

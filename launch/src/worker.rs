@@ -6,7 +6,8 @@
 //! rendezvous and prints the id rank 0 shared; `EBMLAUNCH_TEST_FAIL_RANK=R` makes rank R exit 1 after
 //! the rendezvous while the others wait; `EBMLAUNCH_TEST_CONFIG_SALT_RANK=R` makes rank R publish an
 //! altered config hash; `EBMLAUNCH_TEST_IGNORE_SIGTERM` makes the waiting ranks ignore SIGTERM
-//! (so that the launcher must escalate to SIGKILL).
+//! (so that the launcher must escalate to SIGKILL); `EBMLAUNCH_TEST_EXIT_AFTER_CHECKPOINT=R:S` makes
+//! rank R exit 1 once checkpoint S exists, in the group's first start only (`--max-restarts`).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -56,6 +57,15 @@ pub fn train_local_ranks(
 /// The worker's whole life; `config_path` and `start` come from the (same) command line.
 pub fn run_worker(config_path: &Path, sets: &[String], start: Start) -> Result<(), LaunchError> {
     let env = WorkerEnv::from_env()?;
+    // A restarted group (`--max-restarts`) resumes whatever the command line said.
+    let start = if env.restart > 0 {
+        Start::Resume
+    } else {
+        start
+    };
+    if env.restart == 0 {
+        exit_after_checkpoint_for_tests(&env);
+    }
     exit_if_orphaned(env.launcher_pid);
     // The launcher's test asserts that no worker outlives a failed run; it needs our pid.
     eprintln!(
@@ -140,6 +150,37 @@ fn config_hash(loaded: &LoadedConfig, env: &WorkerEnv, start: Start) -> Result<u
         env.world_size
     );
     Ok(rendezvous::fnv1a(agreed.as_bytes()))
+}
+
+/// Test hook `EBMLAUNCH_TEST_EXIT_AFTER_CHECKPOINT=R:S`: rank R exits with code 1 (a crash, as
+/// far as the launcher can tell) once checkpoint S exists, in the group's first start only.
+fn exit_after_checkpoint_for_tests(env: &WorkerEnv) {
+    let Ok(spec) = std::env::var("EBMLAUNCH_TEST_EXIT_AFTER_CHECKPOINT") else {
+        return;
+    };
+    let Some((rank, step)) = spec
+        .split_once(':')
+        .and_then(|(r, s)| Some((r.parse::<usize>().ok()?, s.parse::<u64>().ok()?)))
+    else {
+        return;
+    };
+    if rank != env.rank {
+        return;
+    }
+    let path = env
+        .run_dir
+        .join("checkpoints")
+        .join(ebm_train::checkpoint::file_name(step));
+    std::thread::spawn(move || loop {
+        if path.is_file() {
+            eprintln!(
+                "rank {rank} exits on purpose after {} (test hook)",
+                path.display()
+            );
+            std::process::exit(1);
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    });
 }
 
 fn test_var(name: &str) -> Option<usize> {

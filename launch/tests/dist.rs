@@ -392,3 +392,77 @@ fn two_nodes_on_loopback_train_like_one_node_with_two_ranks() {
         );
     }
 }
+
+#[test]
+fn a_restarted_group_resumes_and_ends_like_an_uninterrupted_run() {
+    // Issue 17, item 8: `--max-restarts` (torchrun's elastic restart on one node). Rank 1 dies
+    // once checkpoint 10 exists; the launcher restarts both workers, which resume from the
+    // newest verified checkpoint, and the run ends with the same files as one never interrupted.
+    let dir = tempfile::tempdir().unwrap();
+    let longer = ["--set", "train.steps=60"];
+    let o = launch(
+        dir.path(),
+        &[&["--cpus", "2", "--spawn"], &longer[..]].concat(),
+        &[],
+    );
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    std::fs::rename(dir.path().join("run"), dir.path().join("uninterrupted")).unwrap();
+
+    let crash = [("EBMLAUNCH_TEST_EXIT_AFTER_CHECKPOINT", "1:10")];
+    let o = launch(
+        dir.path(),
+        &[
+            &["--cpus", "2", "--spawn", "--max-restarts", "1"],
+            &longer[..],
+        ]
+        .concat(),
+        &crash,
+    );
+    let stderr = text(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    assert!(stderr.contains("rank 1 exited with code 1"), "{stderr}");
+    assert!(stderr.contains("restart 1/1 in 1 s"), "{stderr}");
+    for f in ["metrics.jsonl", "samples.npy", "eval.json"] {
+        let a = std::fs::read(dir.path().join("uninterrupted").join(f)).unwrap();
+        let b = std::fs::read(dir.path().join("run").join(f)).unwrap();
+        assert!(a == b, "{f} differs after a restart");
+    }
+
+    // Without --max-restarts the same crash fails the run.
+    std::fs::remove_dir_all(dir.path().join("run")).unwrap();
+    let o = launch(
+        dir.path(),
+        &[&["--cpus", "2", "--spawn"], &longer[..]].concat(),
+        &crash,
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+}
+
+#[test]
+fn max_restarts_needs_worker_processes_on_one_node() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = launch(dir.path(), &["--cpus", "2", "--max-restarts", "1"], &[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("--spawn"), "{}", text(&o.stderr));
+    let o = launch(
+        dir.path(),
+        &[
+            "--cpus",
+            "1",
+            "--spawn",
+            "--nnodes",
+            "2",
+            "--master-port",
+            "29999",
+            "--max-restarts",
+            "1",
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("not supported yet"),
+        "{}",
+        text(&o.stderr)
+    );
+}
