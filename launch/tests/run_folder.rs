@@ -347,3 +347,52 @@ fn a_fresh_run_does_not_replace_the_users_config_in_its_out_folder() {
         "{resolved}"
     );
 }
+
+#[test]
+fn a_resume_keeps_damaged_metrics_and_says_what_it_does() {
+    // Issue 17, D14: unparsable metrics rows were dropped silently on resume, and a resume whose
+    // checkpoint is already past train.steps re-evaluated without a word.
+    let dir = tempfile::tempdir().unwrap();
+    let run = common::trained(dir.path()); // rows at 5, 10, 15, 20; checkpoints 10 and 20
+    let metrics = run.join("metrics.jsonl");
+    let original = std::fs::read_to_string(&metrics).unwrap();
+    let mut lines: Vec<&str> = original.lines().collect();
+    lines[1] = "{\"step\": 10, \"loss\": 0.1"; // cut short, as by a crash mid-write
+    let damaged = format!("{}\n", lines.join("\n"));
+    std::fs::write(&metrics, &damaged).unwrap();
+    let resume = |steps: &str| {
+        launch(
+            &[
+                "--resume",
+                run.to_str().unwrap(),
+                "--set",
+                steps,
+                "--set",
+                "eval.n_samples=20",
+                "--set",
+                "eval.steps=2",
+            ],
+            &[],
+        )
+    };
+    let o = resume("train.steps=25");
+    let err = stderr(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("line(s) [2] are not metric rows"), "{err}");
+    let kept = run.join("metrics.jsonl.before-resume-20");
+    assert_eq!(std::fs::read_to_string(kept).unwrap(), damaged);
+    let steps: Vec<String> = std::fs::read_to_string(&metrics)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["step"].to_string())
+        .collect();
+    assert_eq!(steps, ["5", "15", "20", "25"]);
+
+    let o = resume("train.steps=5");
+    let err = stderr(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("the checkpoint is at step 25 and train.steps = 5: nothing left to train"),
+        "{err}"
+    );
+}

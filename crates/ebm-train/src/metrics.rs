@@ -62,12 +62,41 @@ impl MetricsLog {
 
     /// The existing log with every row after `step` removed. Kept lines are copied byte for byte
     /// (re-serialising parsed floats would not reproduce every digit).
+    ///
+    /// Nothing is dropped silently: a missing file is a warning, and lines that are not metric
+    /// rows (a line cut short by a crash, an edit) are named in a warning and the whole original
+    /// file is kept beside it as `metrics.jsonl.before-resume-<step>`.
     pub fn resume(path: &Path, step: u64) -> Result<Self> {
         let text = if path.exists() {
-            std::fs::read_to_string(path).map_err(Error::io(path))?
+            let bytes = std::fs::read(path).map_err(Error::io(path))?;
+            String::from_utf8_lossy(&bytes).into_owned()
         } else {
+            if step > 0 {
+                tracing::warn!(
+                    "{} is missing: the rows up to step {step} are lost; a new one starts",
+                    path.display()
+                );
+            }
             String::new()
         };
+        let bad: Vec<usize> = text
+            .lines()
+            .enumerate()
+            .filter(|(_, line)| !line.trim().is_empty() && Row::from_json(line).is_none())
+            .map(|(i, _)| i + 1)
+            .collect();
+        if !bad.is_empty() {
+            let mut keep = path.as_os_str().to_owned();
+            keep.push(format!(".before-resume-{step}"));
+            let keep = PathBuf::from(keep);
+            std::fs::write(&keep, &text).map_err(Error::io(&keep))?;
+            tracing::warn!(
+                "{}: line(s) {bad:?} are not metric rows and are left out; the original file is \
+                 kept as {}",
+                path.display(),
+                keep.display()
+            );
+        }
         let kept: Vec<(&str, Row)> = text
             .lines()
             .filter_map(|line| Row::from_json(line).map(|row| (line, row)))

@@ -115,7 +115,16 @@ impl Trainer {
         if start == Start::Resume {
             match restore_newest(coll, &dir, &mut state, &device)? {
                 Some(path) => {
-                    tracing::info!(checkpoint = %path.display(), step = state.step, "resuming")
+                    tracing::info!(checkpoint = %path.display(), step = state.step, "resuming");
+                    if leader && state.step >= config.train.steps {
+                        tracing::warn!(
+                            "the checkpoint is at step {} and train.steps = {}: nothing left to \
+                             train; evaluating the step-{} model (raise train.steps to train on)",
+                            state.step,
+                            config.train.steps,
+                            state.step
+                        );
+                    }
                 }
                 None if leader => tracing::warn!(
                     run = %dir.root().display(),
