@@ -81,3 +81,43 @@ fn errors_inside_data_and_model_name_the_key_and_its_source() {
         &["config key `data.noise` (from `EBM_` environment variable(s))"],
     );
 }
+
+#[test]
+fn a_missing_test_split_is_found_before_training() {
+    // Issue 17, D12: the test split is read by the evaluation at the end; a missing file used to
+    // fail the run only after training.
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("cifar");
+    ebm::data::write_synthetic_cifar(&data, 8, 1).unwrap();
+    std::fs::remove_file(data.join("test_batch.bin")).unwrap();
+    let config = dir.path().join("cifar.toml");
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/cifar_ebm.toml"
+    ))
+    .unwrap();
+    std::fs::write(&config, text).unwrap();
+    let out = dir.path().join("run");
+    let data_dir = format!("data.dir=\"{}\"", data.display());
+    let o = launch(
+        &[
+            config.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--set",
+            &data_dir,
+            "--set",
+            "train.batch_size=4",
+            "--set",
+            "loss.buffer_capacity=16",
+        ],
+        &[],
+    );
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("test_batch.bin"), "{err}");
+    assert!(
+        !out.join("metrics.jsonl").exists(),
+        "training started: {err}"
+    );
+}

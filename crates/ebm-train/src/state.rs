@@ -94,6 +94,8 @@ impl TrainState {
             build_sampler("eval.sampler", spec)?;
         }
         let mut loss = build_loss("loss", &config.loss)?;
+        // Both splits' files, before anything is read: the evaluation reads the test split last.
+        config.data.check_files()?;
         let all = train_set(config)?;
         if loss.needs_data() {
             // The whole set on every rank: N ranks fit the same noise as one.

@@ -73,6 +73,35 @@ impl DataConfig {
     }
 }
 
+impl DataConfig {
+    /// For the image sets: every file of both splits is where `dir` says, checked before
+    /// training starts (the test split is only read by the evaluation at the end, and a run
+    /// that trained for half an hour must not fail there on a missing file). Nothing to check
+    /// for the generated sets.
+    pub fn check_files(&self) -> Result<()> {
+        match self {
+            DataConfig::FashionMnist(FashionMnist { dir, .. }) => {
+                require_dir(dir, "Fashion-MNIST", FASHION_HELP)?;
+                for split in [Split::Train, Split::Test] {
+                    for stem in fashion_mnist_files(split) {
+                        find_idx(dir, stem)?;
+                    }
+                }
+                Ok(())
+            }
+            DataConfig::Cifar10(Cifar10 { dir, .. }) => {
+                require_dir(dir, "CIFAR-10", CIFAR_HELP)?;
+                let names = cifar::TRAIN_FILES.iter().chain([&cifar::TEST_FILE]);
+                match names.map(|n| dir.join(n)).find(|p| !p.is_file()) {
+                    Some(absent) => Err(missing("CIFAR-10 file", &absent, CIFAR_HELP)),
+                    None => Ok(()),
+                }
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
 fn load_fashion_mnist(dir: &Path, split: Split) -> Result<Points> {
     require_dir(dir, "Fashion-MNIST", FASHION_HELP)?;
     let [images, labels] = fashion_mnist_files(split);
