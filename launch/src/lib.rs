@@ -4,6 +4,7 @@
 //! ebm-launch CONFIG [--out DIR] [--set key=value]...      # a new run (--force: into a folder
 //!                                                         # holding files it would overwrite)
 //! ebm-launch --resume DIR [--set key=value]...            # continue DIR from its newest checkpoint
+//! ebm-launch --resume DIR --checkpoint FILE               # … or from the checkpoint FILE
 //! ebm-launch CONFIG --cpus N [--spawn] ...                # data parallel: N CPU ranks (threads,
 //!                                                         # or one worker process per rank)
 //! ebm-launch CONFIG --gpus N [--nnodes M --node-rank R --master-addr A --master-port P]
@@ -82,6 +83,10 @@ pub struct Cli {
     /// whose run stopped before its first checkpoint starts again from step 0.
     #[arg(long, value_name = "DIR", conflicts_with = "out")]
     pub resume: Option<PathBuf>,
+    /// With --resume: continue from this checkpoint file instead of the newest one (it must
+    /// verify; the run's newer checkpoints are moved to checkpoints/superseded/, not lost).
+    #[arg(long, value_name = "FILE", requires = "resume")]
+    pub checkpoint: Option<PathBuf>,
     /// Train into --out even though it holds files a fresh run would overwrite (config.toml,
     /// samples.npy, eval.json) that are not a run's, such as the config given.
     #[arg(long, conflicts_with = "resume")]
@@ -332,7 +337,10 @@ fn resolve(cli: &Cli) -> Result<(PathBuf, PathBuf, Start), Error> {
                 .clone()
                 .unwrap_or_else(|| ebm_train::RunDir::config_in_force(dir)),
             dir.clone(),
-            Start::Resume,
+            match &cli.checkpoint {
+                Some(file) => Start::ResumeFrom(file.clone()),
+                None => Start::Resume,
+            },
         )),
         (None, Some(config)) => {
             let dir = cli.out.clone().unwrap_or_else(|| default_out(config));

@@ -92,7 +92,7 @@ pub fn run_worker(config_path: &Path, sets: &[String], start: Start) -> Result<(
         // SAFETY: setting a signal's disposition to "ignore" installs no handler code.
         unsafe { libc::signal(libc::SIGTERM, libc::SIG_IGN) };
     }
-    let mut hash = config_hash(&loaded, &env, start)?;
+    let mut hash = config_hash(&loaded, &env, &start)?;
     if test_var("EBMLAUNCH_TEST_CONFIG_SALT_RANK") == Some(env.rank) {
         hash ^= 0x5a5a;
     }
@@ -140,13 +140,13 @@ pub fn run_worker(config_path: &Path, sets: &[String], start: Start) -> Result<(
 
 /// Hashes what every rank must agree on: the resolved config, the run folder, fresh or resume,
 /// and the world size.
-fn config_hash(loaded: &LoadedConfig, env: &WorkerEnv, start: Start) -> Result<u64, LaunchError> {
+fn config_hash(loaded: &LoadedConfig, env: &WorkerEnv, start: &Start) -> Result<u64, LaunchError> {
     let config = serde_json::to_string(&loaded.config)
         .map_err(|e| LaunchError::run(format!("serialising the config: {e}")))?;
+    // Fresh or resumed, and from which checkpoint (`{start:?}`): every rank must agree.
     let agreed = format!(
-        "{config}\n{}\n{}\n{}",
+        "{config}\n{}\n{start:?}\n{}",
         env.run_dir.display(),
-        matches!(start, Start::Resume),
         env.world_size
     );
     Ok(rendezvous::fnv1a(agreed.as_bytes()))

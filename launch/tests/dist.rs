@@ -206,7 +206,8 @@ fn a_frozen_rank_is_named_within_the_heartbeat_timeout() {
     let started = Instant::now();
     let status = launcher.wait().unwrap();
     let elapsed = started.elapsed();
-    let stderr: Vec<String> = rx.try_iter().collect();
+    // The launcher has exited: its stderr reaches EOF, and the reader thread drops the sender.
+    let stderr: Vec<String> = rx.iter().collect();
     let stderr = stderr.join("\n");
     assert_eq!(status.code(), Some(1), "{stderr}");
     assert!(

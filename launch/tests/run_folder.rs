@@ -396,3 +396,63 @@ fn a_resume_keeps_damaged_metrics_and_says_what_it_does() {
         "{err}"
     );
 }
+
+#[test]
+fn resume_from_a_chosen_checkpoint_moves_newer_ones_aside() {
+    // Issue 17, item 7: `--resume DIR --checkpoint FILE` picks the checkpoint. Resuming from
+    // step 10 retrains 11–20 exactly (bit-identical checkpoint), and the old step 20 is kept.
+    let dir = tempfile::tempdir().unwrap();
+    let run = trained(dir.path()); // checkpoints 10 and 20
+    let ckpts = run.join("checkpoints");
+    let old20 = std::fs::read(ckpts.join("step_0000020.safetensors")).unwrap();
+    let metrics = std::fs::read(run.join("metrics.jsonl")).unwrap();
+    let step10 = ckpts.join("step_0000010.safetensors");
+    let o = launch(
+        &[
+            "--resume",
+            run.to_str().unwrap(),
+            "--checkpoint",
+            step10.to_str().unwrap(),
+        ],
+        &[],
+    );
+    let err = stderr(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("moved to"), "{err}");
+    assert_eq!(
+        std::fs::read(ckpts.join("superseded/step_0000020.safetensors")).unwrap(),
+        old20,
+        "the superseded checkpoint must be kept as it was"
+    );
+    assert_eq!(
+        std::fs::read(ckpts.join("step_0000020.safetensors")).unwrap(),
+        old20,
+        "steps 11-20 retrained from step 10 must give the same bytes"
+    );
+    assert_eq!(std::fs::read(run.join("metrics.jsonl")).unwrap(), metrics);
+
+    // A damaged chosen checkpoint is refused by name; --checkpoint needs --resume.
+    let bad = dir.path().join("bad.safetensors");
+    std::fs::write(&bad, b"not a checkpoint").unwrap();
+    let o = launch(
+        &[
+            "--resume",
+            run.to_str().unwrap(),
+            "--checkpoint",
+            bad.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_ne!(o.status.code(), Some(0));
+    assert!(stderr(&o).contains("bad.safetensors"), "{}", stderr(&o));
+    let config = dir.path().join("small.toml");
+    let o = launch(
+        &[
+            config.to_str().unwrap(),
+            "--checkpoint",
+            bad.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+}

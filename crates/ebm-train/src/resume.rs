@@ -10,18 +10,24 @@ use crate::dist::wire::broadcast_bytes;
 use crate::{checkpoint, Error, Result, RunDir, TrainState};
 use candle_core::Device;
 use ebm_dist::Collective;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-/// Rank 0 reads the newest checkpoint of `dir` and broadcasts it; every rank restores its part.
-/// Returns the checkpoint's path, or `None` (on every rank) when `dir` has no checkpoint.
+/// Rank 0 reads the newest checkpoint of `dir` (or `chosen`, which must verify) and broadcasts
+/// it; every rank restores its part. Returns the checkpoint's path, or `None` (on every rank)
+/// when `dir` has no checkpoint.
 pub(crate) fn restore_newest(
     coll: &dyn Collective,
     dir: &RunDir,
     state: &mut TrainState,
     device: &Device,
+    chosen: Option<&Path>,
 ) -> Result<Option<PathBuf>> {
     let (name, bytes) = if coll.rank() == 0 {
-        match newest_verified(dir)? {
+        let found = match chosen {
+            Some(file) => Some(chosen_checkpoint(dir, file)?),
+            None => newest_verified(dir)?,
+        };
+        match found {
             Some((path, bytes)) => (path.to_string_lossy().into_owned().into_bytes(), bytes),
             None => (Vec::new(), Vec::new()),
         }
@@ -42,6 +48,36 @@ pub(crate) fn restore_newest(
     let path = PathBuf::from(String::from_utf8_lossy(&name).into_owned());
     state.restore(&checkpoint::from_bytes(&bytes, &path, device)?, &path)?;
     Ok(Some(path))
+}
+
+/// `file` and its bytes, which must verify; the run's checkpoints newer than it are moved to
+/// `checkpoints/superseded/` (the resumed run would otherwise overwrite them step by step).
+fn chosen_checkpoint(dir: &RunDir, file: &Path) -> Result<(PathBuf, Vec<u8>)> {
+    let bytes = std::fs::read(file).map_err(Error::io(file))?;
+    let meta = checkpoint::verify(&bytes, file)?;
+    let step: u64 = meta
+        .get("step")
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| Error::Config(format!("{}: no step in its metadata", file.display())))?;
+    let newer: Vec<PathBuf> = checkpoint::list(&dir.checkpoints())?
+        .into_iter()
+        .filter(|(s, p)| *s > step && p.as_path() != file)
+        .map(|(_, p)| p)
+        .collect();
+    if !newer.is_empty() {
+        let aside = dir.checkpoints().join("superseded");
+        std::fs::create_dir_all(&aside).map_err(Error::io(&aside))?;
+        for p in &newer {
+            let to = aside.join(p.file_name().unwrap_or_default());
+            std::fs::rename(p, &to).map_err(Error::io(p))?;
+        }
+        tracing::warn!(
+            "resuming from step {step}: the {} newer checkpoint(s) are moved to {}",
+            newer.len(),
+            aside.display()
+        );
+    }
+    Ok((file.to_path_buf(), bytes))
 }
 
 /// The newest checkpoint of `dir` whose bytes verify, and its bytes; the ones skipped are

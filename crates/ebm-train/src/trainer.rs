@@ -21,10 +21,14 @@ use std::sync::Arc;
 use std::time::Instant;
 
 /// Fresh run or continuation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Start {
     Fresh,
+    /// From the run folder's newest checkpoint that verifies.
     Resume,
+    /// From this checkpoint file (`--resume DIR --checkpoint FILE`); it must verify. Newer
+    /// checkpoints of the run are moved to `checkpoints/superseded/`, not overwritten.
+    ResumeFrom(std::path::PathBuf),
 }
 
 /// What a finished run reports (the same on every rank: rank 0's hooks produce `eval` and share
@@ -84,9 +88,9 @@ impl Trainer {
         let config = loaded.config.clone();
         let mut state =
             TrainState::for_rank(&config, &device, rank, world).map_err(|e| loaded.locate(e))?;
-        let dir = match (start, leader) {
+        let dir = match (&start, leader) {
             (Start::Fresh, true) => RunDir::create(dir)?,
-            (Start::Resume, true) => RunDir::open(dir)?,
+            (Start::Resume | Start::ResumeFrom(_), true) => RunDir::open(dir)?,
             (_, false) => RunDir::at(dir),
         };
         // `config.toml` is the fresh run's resolved config, written first so that a run that
@@ -105,15 +109,19 @@ impl Trainer {
                 pending_config = Some(text);
             }
         }
-        let mut role = match (start, leader) {
+        let mut role = match (&start, leader) {
             (Start::Fresh, true) => RankRole::Writer {
                 metrics: MetricsLog::create(&dir.metrics())?,
                 events: fresh_events(&dir, &config)?,
             },
             _ => RankRole::Follower,
         };
-        if start == Start::Resume {
-            match restore_newest(coll, &dir, &mut state, &device)? {
+        if start != Start::Fresh {
+            let chosen = match &start {
+                Start::ResumeFrom(file) => Some(file.as_path()),
+                _ => None,
+            };
+            match restore_newest(coll, &dir, &mut state, &device, chosen)? {
                 Some(path) => {
                     tracing::info!(checkpoint = %path.display(), step = state.step, "resuming");
                     if leader && state.step >= config.train.steps {

@@ -42,6 +42,7 @@ where
             .enumerate()
             .map(|(rank, handle)| {
                 let mut hooks = hooks.clone();
+                let start = start.clone();
                 std::thread::Builder::new()
                     .name(format!("ebm-rank-{rank}"))
                     .stack_size(RANK_STACK)
