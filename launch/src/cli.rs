@@ -32,7 +32,8 @@ pub struct DistArgs {
     pub master_port: Option<u16>,
     /// Restart the worker processes up to N times after one fails or stops responding (not on
     /// a config error, a divergence or Ctrl-C): all of them resume from the newest verified
-    /// checkpoint after a back-off of 1, 2, 4, … s (at most 30). One node only, for now.
+    /// checkpoint after a back-off of 1, 2, 4, … s (at most 30). N counts the restarts of the
+    /// whole run, over all nodes; every node's launcher must be given the same N.
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub max_restarts: usize,
 }
@@ -92,12 +93,6 @@ impl DistArgs {
         let multi_node = self.nnodes > 1;
         if multi_node && self.master_port.is_none() {
             return usage("--nnodes > 1 needs --master-port (every node must know it)");
-        }
-        if self.max_restarts > 0 && multi_node {
-            return usage(
-                "--max-restarts with --nnodes > 1 is not supported yet: the nodes' launchers do \
-                 not agree on a restart (restart the whole run with --resume instead)",
-            );
         }
         if self.max_restarts > 0 && self.gpus.is_none() && !self.spawn {
             return usage("--max-restarts restarts worker processes: add --spawn (or use --gpus)");

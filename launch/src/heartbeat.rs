@@ -22,13 +22,14 @@ fn key(rank: usize) -> String {
 
 /// Starts the worker's heartbeat thread; it lives as long as the process. A failed beat (the
 /// store busy or briefly unreachable) is retried at the next one: only silence counts.
-pub fn start_beating(addr: (String, u16), token: String, rank: usize) {
+pub fn start_beating(addr: (String, u16), token: String, prefix: String, rank: usize) {
     std::thread::spawn(move || {
         let mut store = None;
         loop {
             if store.is_none() {
-                store =
-                    StoreClient::connect((addr.0.as_str(), addr.1), &token, BEAT_EVERY * 5).ok();
+                store = StoreClient::connect((addr.0.as_str(), addr.1), &token, BEAT_EVERY * 5)
+                    .ok()
+                    .map(|s| s.with_prefix(prefix.clone()));
             }
             if let Some(s) = &store {
                 if s.add(&key(rank), 1).is_err() {
@@ -58,15 +59,16 @@ pub struct Silent {
 }
 
 impl HeartbeatMonitor {
-    /// Watches `ranks` through the store at `addr`; a rank that has not beaten yet has `timeout`
+    /// Watches `ranks` through the store at `addr` (keys under the group's `prefix`); a rank that has not beaten yet has `timeout`
     /// from now for its first beat.
     pub fn new(
         addr: (&str, u16),
         token: &str,
+        prefix: &str,
         ranks: impl IntoIterator<Item = usize>,
         timeout: Duration,
     ) -> Result<Self, ebm_dist::Error> {
-        let store = StoreClient::connect(addr, token, BEAT_EVERY * 5)?;
+        let store = StoreClient::connect(addr, token, BEAT_EVERY * 5)?.with_prefix(prefix);
         let now = Instant::now();
         Ok(HeartbeatMonitor {
             store,

@@ -44,6 +44,7 @@ pub mod heartbeat;
 pub mod logging;
 mod outputs;
 pub mod rendezvous;
+pub mod restart;
 pub mod spawn;
 pub mod watch;
 pub mod worker;

@@ -122,6 +122,12 @@ impl WorkerEnv {
     }
 }
 
+/// The store-key prefix of a worker group's generation `restart`: every key a worker reads or
+/// writes carries it, so a restarted group never reads what a failed one left in the store.
+pub fn key_prefix(restart: usize) -> String {
+    format!("g{restart}/")
+}
+
 /// A fresh random token for one run (128 bits, hex).
 pub fn fresh_token() -> String {
     format!("{:032x}", rand::random::<u128>())

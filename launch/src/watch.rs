@@ -14,8 +14,10 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::cli::LaunchError;
-use crate::heartbeat::{HeartbeatMonitor, Silent};
+use crate::heartbeat::{HeartbeatMonitor, Silent, BEAT_EVERY};
+use crate::restart::{Control, Decision};
 use crate::spawn::{signal_group, Worker};
+use std::sync::Arc;
 
 /// Lines kept per rank for the failure report.
 const TAIL: usize = 20;
@@ -70,6 +72,21 @@ enum GroupState {
     },
     /// A running worker stopped beating (frozen, SIGSTOP, cut off from the store).
     Silent(Silent),
+    /// Another node's launcher decided to restart or to stop.
+    Decided(Decision),
+}
+
+/// How a worker group ended, for the launcher to act on.
+#[derive(Debug)]
+pub enum Outcome {
+    /// Every worker succeeded.
+    Finished,
+    /// A worker of this node failed or went silent, or the launcher was stopped.
+    Failed(LaunchError),
+    /// Another launcher published this generation: start the workers again with it.
+    Restart(usize),
+    /// Another launcher stopped the run (or node 0's store is gone).
+    Aborted(String),
 }
 
 struct Line {
@@ -86,6 +103,8 @@ pub struct Watch {
     lines: Receiver<Line>,
     pumps: Vec<JoinHandle<()>>,
     heartbeat: Option<(HeartbeatMonitor, Duration)>,
+    /// The run-wide restart state, this group's generation, and when it was last read.
+    control: Option<(Arc<Control>, usize, Instant)>,
 }
 
 impl Watch {
@@ -110,6 +129,24 @@ impl Watch {
             lines,
             pumps,
             heartbeat: None,
+            control: None,
+        }
+    }
+
+    /// Also ends the group when another node's launcher restarts or stops the run.
+    pub fn with_control(mut self, control: Arc<Control>, generation: usize) -> Self {
+        self.control = Some((control, generation, Instant::now()));
+        self
+    }
+
+    /// What the other launchers decided, read at most once per [`BEAT_EVERY`].
+    fn decision(&mut self) -> Decision {
+        match &mut self.control {
+            Some((control, generation, last)) if last.elapsed() >= BEAT_EVERY => {
+                *last = Instant::now();
+                control.decision(*generation)
+            }
+            _ => Decision::Continue,
         }
     }
 
@@ -119,14 +156,27 @@ impl Watch {
         self
     }
 
-    /// Runs until every worker succeeded (Ok) or the run failed or was stopped (Err).
-    pub fn run(mut self) -> Result<(), LaunchError> {
+    /// Runs until every worker succeeded, one failed, the launcher was stopped, or another
+    /// launcher restarted or stopped the run.
+    pub fn run(mut self) -> Outcome {
         let state = loop {
             self.relay(POLL);
-            let mut state = self.poll()?;
+            let mut state = match self.poll() {
+                Ok(state) => state,
+                Err(e) => {
+                    self.stop_all();
+                    return Outcome::Failed(e);
+                }
+            };
             if state == GroupState::Healthy {
                 if let Some(silent) = self.silent_rank() {
                     state = GroupState::Silent(silent);
+                }
+            }
+            if state == GroupState::Healthy {
+                let decision = self.decision();
+                if decision != Decision::Continue {
+                    state = GroupState::Decided(decision);
                 }
             }
             if state != GroupState::Healthy {
@@ -141,13 +191,16 @@ impl Watch {
         }
         self.relay(Duration::ZERO);
         match state {
-            GroupState::Healthy | GroupState::Succeeded => Ok(()),
-            GroupState::Failed { rank, status } => Err(self.failure(rank, status)),
-            GroupState::Silent(silent) => Err(self.silence(&silent)),
-            GroupState::Stopped { signal } => Err(LaunchError::Run {
+            GroupState::Healthy | GroupState::Succeeded => Outcome::Finished,
+            GroupState::Failed { rank, status } => Outcome::Failed(self.failure(rank, status)),
+            GroupState::Silent(silent) => Outcome::Failed(self.silence(&silent)),
+            GroupState::Stopped { signal } => Outcome::Failed(LaunchError::Run {
                 message: format!("stopped by signal {signal}; all workers were stopped"),
                 code: (128 + signal).clamp(1, 255) as u8,
             }),
+            GroupState::Decided(Decision::Restart(g)) => Outcome::Restart(g),
+            GroupState::Decided(Decision::Abort(why)) => Outcome::Aborted(why),
+            GroupState::Decided(Decision::Continue) => Outcome::Finished,
         }
     }
 

@@ -77,10 +77,14 @@ pub fn run_worker(config_path: &Path, sets: &[String], start: Start) -> Result<(
     );
     let loaded = ebm_train::load(config_path, sets)?;
     let addr = (env.master_addr.as_str(), env.master_port);
-    let store = StoreClient::connect(addr, &env.token, rendezvous::RENDEZVOUS_TIMEOUT)?;
+    // Every key of this group carries its generation's prefix (see `--max-restarts`).
+    let prefix = rendezvous::key_prefix(env.restart);
+    let store = StoreClient::connect(addr, &env.token, rendezvous::RENDEZVOUS_TIMEOUT)?
+        .with_prefix(prefix.clone());
     crate::heartbeat::start_beating(
         (env.master_addr.clone(), env.master_port),
         env.token.clone(),
+        prefix.clone(),
         env.rank,
     );
 
@@ -126,7 +130,7 @@ pub fn run_worker(config_path: &Path, sets: &[String], start: Start) -> Result<(
                 .and_then(|s| s.parse().ok())
                 .map_or(DEFAULT_COLLECTIVE_TIMEOUT, Duration::from_secs);
             // The collective gets its own connection, with the long timeout of a training step.
-            let client = StoreClient::connect(addr, &env.token, timeout)?;
+            let client = StoreClient::connect(addr, &env.token, timeout)?.with_prefix(prefix);
             let collective = TcpCollective::new(client, env.rank, env.world_size)?;
             train_rank(&loaded, &env.run_dir, start, Arc::new(collective))?
         }

@@ -22,6 +22,9 @@ pub struct StoreClient {
     token: Vec<u8>,
     timeout: Duration,
     stream: Mutex<Option<TcpStream>>,
+    /// Put before every key: one store serves several generations of a restarted worker group
+    /// (`g1/`, `g2/`, …) without one reading what another left.
+    prefix: String,
 }
 
 impl std::fmt::Debug for StoreClient {
@@ -62,9 +65,16 @@ impl StoreClient {
             token,
             timeout,
             stream: Mutex::new(None),
+            prefix: String::new(),
         };
         client.request(OP_PING, "", Vec::new(), timeout)?;
         Ok(client)
+    }
+
+    /// This client with every key prefixed by `prefix` (the store sees `prefix` + key).
+    pub fn with_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = prefix.into();
+        self
     }
 
     /// The timeout given to [`StoreClient::connect`].
@@ -132,7 +142,7 @@ impl StoreClient {
         let body = encode_request(&Request {
             token: self.token.clone(),
             op,
-            key: key.to_owned(),
+            key: format!("{}{key}", self.prefix),
             payload,
         })?;
         let mut slot = self
