@@ -407,27 +407,47 @@ fn two_nodes_on_loopback_train_like_one_node_with_two_ranks() {
     }
 }
 
+/// The restart tests' run length (long enough for rank 1 to die before the end).
+const LONGER: [&str; 2] = ["--set", "train.steps=60"];
+/// Rank 1 dies once checkpoint 10 exists, in the group's first start only.
+const CRASH: [(&str, &str); 1] = [("EBMLAUNCH_TEST_EXIT_AFTER_CHECKPOINT", "1:10")];
+
+/// A folder holding `uninterrupted/`: the restart tests' run with two workers, not interrupted.
+fn uninterrupted_run() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let o = launch(
+        dir.path(),
+        &[&["--cpus", "2", "--spawn"], &LONGER[..]].concat(),
+        &[],
+    );
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    std::fs::rename(dir.path().join("run"), dir.path().join("uninterrupted")).unwrap();
+    dir
+}
+
+/// `dir/run` ended with the same metrics, samples and evaluation as `dir/uninterrupted`.
+fn assert_same_as_uninterrupted(dir: &Path) {
+    for f in ["metrics.jsonl", "samples.npy", "eval.json"] {
+        let a = std::fs::read(dir.join("uninterrupted").join(f)).unwrap();
+        let b = std::fs::read(dir.join("run").join(f)).unwrap();
+        assert!(
+            a == b,
+            "{f} differs from the uninterrupted run after a restart"
+        );
+    }
+}
+
 #[test]
 fn a_failure_on_one_node_restarts_or_stops_every_node() {
     // Issue 17, item 8 across nodes: rank 1 (node 1) dies once checkpoint 10 exists. With
     // --max-restarts 1 both launchers restart their workers (one restart for the run) and the
     // run ends as if uninterrupted; without, node 0 is told to stop instead of leaving its
     // worker blocked in a collective.
-    let dir = tempfile::tempdir().unwrap();
-    let longer = ["--set", "train.steps=60"];
-    let o = launch(
-        dir.path(),
-        &[&["--cpus", "2", "--spawn"], &longer[..]].concat(),
-        &[],
-    );
-    assert!(o.status.success(), "{}", text(&o.stderr));
-    std::fs::rename(dir.path().join("run"), dir.path().join("uninterrupted")).unwrap();
-
-    let crash = [("EBMLAUNCH_TEST_EXIT_AFTER_CHECKPOINT", "1:10")];
+    let dir = uninterrupted_run();
     let (node0, node1) = two_nodes(
         dir.path(),
-        &[&["--max-restarts", "1"], &longer[..]].concat(),
-        &crash,
+        &[&["--max-restarts", "1"], &LONGER[..]].concat(),
+        &CRASH,
     );
     let (err0, err1) = (text(&node0.stderr), text(&node1.stderr));
     assert!(node0.status.success(), "node 0: {err0}\nnode 1: {err1}");
@@ -437,15 +457,11 @@ fn a_failure_on_one_node_restarts_or_stops_every_node() {
         err0.contains("another node's worker failed: restart 1/1"),
         "{err0}"
     );
-    for f in ["metrics.jsonl", "samples.npy", "eval.json"] {
-        let a = std::fs::read(dir.path().join("uninterrupted").join(f)).unwrap();
-        let b = std::fs::read(dir.path().join("run").join(f)).unwrap();
-        assert!(a == b, "{f} differs after a restart across nodes");
-    }
+    assert_same_as_uninterrupted(dir.path());
 
     std::fs::remove_dir_all(dir.path().join("run")).unwrap();
     let started = Instant::now();
-    let (node0, node1) = two_nodes(dir.path(), &longer, &crash);
+    let (node0, node1) = two_nodes(dir.path(), &LONGER, &CRASH);
     assert_eq!(node1.status.code(), Some(1), "{}", text(&node1.stderr));
     assert_eq!(node0.status.code(), Some(1), "{}", text(&node0.stderr));
     assert!(
@@ -465,42 +481,28 @@ fn a_restarted_group_resumes_and_ends_like_an_uninterrupted_run() {
     // Issue 17, item 8: `--max-restarts` (torchrun's elastic restart on one node). Rank 1 dies
     // once checkpoint 10 exists; the launcher restarts both workers, which resume from the
     // newest verified checkpoint, and the run ends with the same files as one never interrupted.
-    let dir = tempfile::tempdir().unwrap();
-    let longer = ["--set", "train.steps=60"];
-    let o = launch(
-        dir.path(),
-        &[&["--cpus", "2", "--spawn"], &longer[..]].concat(),
-        &[],
-    );
-    assert!(o.status.success(), "{}", text(&o.stderr));
-    std::fs::rename(dir.path().join("run"), dir.path().join("uninterrupted")).unwrap();
-
-    let crash = [("EBMLAUNCH_TEST_EXIT_AFTER_CHECKPOINT", "1:10")];
+    let dir = uninterrupted_run();
     let o = launch(
         dir.path(),
         &[
             &["--cpus", "2", "--spawn", "--max-restarts", "1"],
-            &longer[..],
+            &LONGER[..],
         ]
         .concat(),
-        &crash,
+        &CRASH,
     );
     let stderr = text(&o.stderr);
     assert!(o.status.success(), "{stderr}");
     assert!(stderr.contains("rank 1 exited with code 1"), "{stderr}");
     assert!(stderr.contains("restart 1/1 in 1 s"), "{stderr}");
-    for f in ["metrics.jsonl", "samples.npy", "eval.json"] {
-        let a = std::fs::read(dir.path().join("uninterrupted").join(f)).unwrap();
-        let b = std::fs::read(dir.path().join("run").join(f)).unwrap();
-        assert!(a == b, "{f} differs after a restart");
-    }
+    assert_same_as_uninterrupted(dir.path());
 
     // Without --max-restarts the same crash fails the run.
     std::fs::remove_dir_all(dir.path().join("run")).unwrap();
     let o = launch(
         dir.path(),
-        &[&["--cpus", "2", "--spawn"], &longer[..]].concat(),
-        &crash,
+        &[&["--cpus", "2", "--spawn"], &LONGER[..]].concat(),
+        &CRASH,
     );
     assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
 }

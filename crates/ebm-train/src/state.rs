@@ -118,13 +118,13 @@ impl TrainState {
             .into());
         }
         let input_shape = shard.shape.clone();
-        let model = with_precision(
-            config
-                .model
-                .build(&input_shape, &mut rng::stream(seed, "init", 0), device)?,
-            config.train.precision,
-            device,
-        )?;
+        // The trained model and, with an EMA, its twin: the same draws from the rank-0 stream.
+        let build_model = || -> Result<Box<dyn Model>> {
+            let mut init = rng::stream(seed, "init", 0);
+            let built = config.model.build(&input_shape, &mut init, device)?;
+            with_precision(built, config.train.precision, device)
+        };
+        let model = build_model()?;
         loss.check_model(model.as_ref())?;
         loss.init(&input_shape, &mut rng::stream(seed, "chains", stream_rank))?;
         if let Some(bank) = loss.chain_bank() {
@@ -145,16 +145,7 @@ impl TrainState {
         let optim = AdamW::new(model.params(), config.optim.clone())?;
         let ema = match config.optim.ema_decay {
             // A second model of the same shapes; its drawn weights are replaced at once.
-            Some(decay) => {
-                let fresh = with_precision(
-                    config
-                        .model
-                        .build(&input_shape, &mut rng::stream(seed, "init", 0), device)?,
-                    config.train.precision,
-                    device,
-                )?;
-                Some(Ema::new(decay, fresh, model.as_ref())?)
-            }
+            Some(decay) => Some(Ema::new(decay, build_model()?, model.as_ref())?),
             None => None,
         };
         Ok(TrainState {

@@ -67,19 +67,8 @@ register_loss!("nan_at_7", build_nan);
 #[test]
 fn divergence_stops_with_a_message_and_keeps_the_last_good_checkpoint() {
     let dir = tempfile::tempdir().unwrap();
-    let text = TWO_MOONS
-        .replace(
-            "kind = \"contrastive_divergence\"\nk = 10\nenergy_reg = 0.1",
-            "kind = \"nan_at_7\"",
-        )
-        .replace("checkpoint_every = 300", "checkpoint_every = 5");
-    let loaded = load(&config(dir.path(), &text), &[]).unwrap();
-    let run = dir.path().join("run");
-    let err = Trainer::new(&loaded, &run, Start::Fresh)
-        .unwrap()
-        .run(&mut FinishMarker::default())
-        .unwrap_err();
-    match &err {
+    let (err, run) = train_with_loss(dir.path(), "nan_at_7", &[]);
+    match &err.expect_err("the run must diverge") {
         Error::Diverged { step, what, advice } => {
             assert_eq!(*step, 7);
             assert!(what.contains("loss is NaN"), "{what}");
@@ -129,19 +118,8 @@ register_loss!("huge_at_7", build_huge);
 #[test]
 fn energies_beyond_max_abs_energy_stop_the_run_like_nan() {
     let dir = tempfile::tempdir().unwrap();
-    let text = TWO_MOONS
-        .replace(
-            "kind = \"contrastive_divergence\"\nk = 10\nenergy_reg = 0.1",
-            "kind = \"huge_at_7\"",
-        )
-        .replace("checkpoint_every = 300", "checkpoint_every = 5");
-    let loaded = load(&config(dir.path(), &text), &[]).unwrap();
-    let run = dir.path().join("run");
-    let err = Trainer::new(&loaded, &run, Start::Fresh)
-        .unwrap()
-        .run(&mut FinishMarker::default())
-        .unwrap_err();
-    match &err {
+    let (err, _) = train_with_loss(dir.path(), "huge_at_7", &[]);
+    match &err.expect_err("the run must diverge") {
         Error::Diverged { step, what, advice } => {
             assert_eq!(*step, 7);
             assert!(
@@ -153,15 +131,34 @@ fn energies_beyond_max_abs_energy_stop_the_run_like_nan() {
         other => panic!("expected Diverged, got {other}"),
     }
     // A larger bound lets the same run finish.
-    let loaded = load(
-        &config(dir.path(), &text),
-        &["train.max_abs_energy=1e13".into(), "train.steps=10".into()],
-    )
-    .unwrap();
-    Trainer::new(&loaded, &dir.path().join("run2"), Start::Fresh)
+    let dir = tempfile::tempdir().unwrap();
+    let sets = ["train.max_abs_energy=1e13", "train.steps=10"];
+    train_with_loss(dir.path(), "huge_at_7", &sets).0.unwrap();
+}
+
+/// TWO_MOONS with the loss `kind`, a checkpoint every 5 steps and `sets`, trained into
+/// `dir/run`: the run's outcome and its folder.
+fn train_with_loss(
+    dir: &Path,
+    kind: &str,
+    sets: &[&str],
+) -> (
+    ebm_train::Result<ebm_train::TrainSummary<common::MarkerReport>>,
+    std::path::PathBuf,
+) {
+    let text = TWO_MOONS
+        .replace(
+            "kind = \"contrastive_divergence\"\nk = 10\nenergy_reg = 0.1",
+            &format!("kind = \"{kind}\""),
+        )
+        .replace("checkpoint_every = 300", "checkpoint_every = 5");
+    let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+    let loaded = load(&config(dir, &text), &sets).unwrap();
+    let run = dir.join("run");
+    let outcome = Trainer::new(&loaded, &run, Start::Fresh)
         .unwrap()
-        .run(&mut FinishMarker::default())
-        .unwrap();
+        .run(&mut FinishMarker::default());
+    (outcome, run)
 }
 
 #[test]
