@@ -55,7 +55,16 @@ pub fn launch_workers(
     // them (each generation's keys carry its own prefix).
     let server = if spec.node_rank == 0 {
         let addr = (spec.master_addr.as_str(), spec.master_port.unwrap_or(0));
-        Some(ebm_dist::StoreServer::bind(addr, &token)?)
+        let server =
+            ebm_dist::StoreServer::bind(addr, &token).map_err(|e| match spec.master_port {
+                // The user's choice of port or address (exit 2), e.g. a port already in use.
+                Some(port) => LaunchError::Usage(format!(
+                    "--master-addr {} --master-port {port}: {e}; pick a free port",
+                    spec.master_addr
+                )),
+                None => e.into(),
+            })?;
+        Some(server)
     } else {
         None
     };

@@ -121,3 +121,41 @@ fn a_missing_test_split_is_found_before_training() {
         "training started: {err}"
     );
 }
+
+#[test]
+fn an_out_that_cannot_be_created_and_a_busy_port_exit_2() {
+    // Issue 17, D12: both used to exit 1, like a failed run.
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("small.toml");
+    std::fs::write(&config, SMALL).unwrap();
+    let file = dir.path().join("a_file");
+    std::fs::write(&file, "").unwrap();
+    let out = file.join("run");
+    let o = launch(
+        &[config.to_str().unwrap(), "--out", out.to_str().unwrap()],
+        &[],
+    );
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("pick another --out"), "{err}");
+
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = busy.local_addr().unwrap().port().to_string();
+    let out = dir.path().join("run");
+    let o = launch(
+        &[
+            config.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--cpus",
+            "1",
+            "--spawn",
+            "--master-port",
+            &port,
+        ],
+        &[],
+    );
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("pick a free port"), "{err}");
+}

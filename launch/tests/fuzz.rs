@@ -231,6 +231,9 @@ fn damaged_newest_checkpoints_are_skipped_and_nothing_is_lost() {
         b[i] ^= 0x40;
         damages.push(("one byte flipped", b));
     }
+    // Edited metadata keeps the tensors' checksum valid (issue 17, D14).
+    damages.push(("step edited", edit_meta(&original, "step", "99999999")));
+    damages.push(("world size 0", edit_meta(&original, "dist.world_size", "0")));
     for (what, bytes) in &damages {
         std::fs::write(&newest, bytes).unwrap();
         let o = launch(
@@ -261,4 +264,19 @@ fn damaged_newest_checkpoints_are_skipped_and_nothing_is_lost() {
         "checkpoint fuzz: {} damaged newest checkpoints: each skipped for step 10, exit 0",
         damages.len()
     );
+}
+
+/// `bytes` (a safetensors file) with metadata `key` set to `value`, the header re-encoded.
+fn edit_meta(bytes: &[u8], key: &str, value: &str) -> Vec<u8> {
+    let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    let mut header: serde_json::Value = serde_json::from_slice(&bytes[8..8 + n]).unwrap();
+    header["__metadata__"][key] = serde_json::Value::String(value.into());
+    let mut text = serde_json::to_vec(&header).unwrap();
+    while text.len() % 8 != 0 {
+        text.push(b' ');
+    }
+    let mut out = (text.len() as u64).to_le_bytes().to_vec();
+    out.extend_from_slice(&text);
+    out.extend_from_slice(&bytes[8 + n..]);
+    out
 }

@@ -73,6 +73,17 @@ pub fn file_name(step: u64) -> String {
     format!("step_{step:07}.safetensors")
 }
 
+/// The step a checkpoint file is named for (`step_0000020.safetensors` → 20); `None` for
+/// another name.
+pub fn step_of_file_name(path: &Path) -> Option<u64> {
+    path.file_name()?
+        .to_str()?
+        .strip_prefix("step_")?
+        .strip_suffix(".safetensors")?
+        .parse()
+        .ok()
+}
+
 /// Writes `ckpt` as `dir/step_NNNNNNN.safetensors`, atomically.
 pub fn save(dir: &Path, step: u64, ckpt: &Checkpoint) -> Result<PathBuf> {
     std::fs::create_dir_all(dir).map_err(Error::io(dir))?;
@@ -150,14 +161,8 @@ pub fn list(dir: &Path) -> Result<Vec<(u64, PathBuf)>> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(Error::io(dir))? {
         let path = entry.map_err(Error::io(dir))?.path();
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        if let Some(step) = name
-            .strip_prefix("step_")
-            .and_then(|s| s.strip_suffix(".safetensors"))
-        {
-            if let Ok(step) = step.parse() {
-                out.push((step, path));
-            }
+        if let Some(step) = step_of_file_name(&path) {
+            out.push((step, path));
         }
     }
     out.sort();
@@ -228,5 +233,43 @@ pub fn verify(bytes: &[u8], path: &Path) -> Result<BTreeMap<String, String>> {
             }
         }
     }
+    check_meta(&meta, path)?;
     Ok(meta)
+}
+
+/// The metadata is not under the tensors' checksum: it must agree with itself (Adam counts one
+/// update per step), with the file's name (checkpoints are named by their step), and name at
+/// least one rank. An edited checkpoint fails here, like a corrupt one, so a resume skips it.
+fn check_meta(meta: &BTreeMap<String, String>, path: &Path) -> Result<()> {
+    let bad = |message: String| Error::Checkpoint {
+        path: path.to_path_buf(),
+        message,
+    };
+    let number = |key: &str| -> Result<Option<u64>> {
+        meta.get(key)
+            .map(|v| {
+                v.parse()
+                    .map_err(|_| bad(format!("metadata `{key}` = `{v}` is not a number")))
+            })
+            .transpose()
+    };
+    let step = number("step")?;
+    if let (Some(step), Some(t)) = (step, number("optim.t")?) {
+        if step != t {
+            return Err(bad(format!(
+                "metadata `step` = {step} and `optim.t` = {t} disagree (an edited checkpoint?)"
+            )));
+        }
+    }
+    if let (Some(step), Some(named)) = (step, step_of_file_name(path)) {
+        if step != named {
+            return Err(bad(format!(
+                "metadata `step` = {step}, but the file is named for step {named}"
+            )));
+        }
+    }
+    if number("dist.world_size")? == Some(0) {
+        return Err(bad("metadata `dist.world_size` = 0: no ranks".into()));
+    }
+    Ok(())
 }

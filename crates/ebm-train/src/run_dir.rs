@@ -30,7 +30,18 @@ impl RunDir {
     /// Creates the layout for a new run in `root` (which must not hold a run already). Takes the
     /// folder's lock first, so that the check and the creation are one step for other processes.
     pub fn create(root: &Path) -> Result<Self> {
-        std::fs::create_dir_all(root).map_err(Error::io(root))?;
+        std::fs::create_dir_all(root).map_err(|e| match e.kind() {
+            // Where the user pointed --out: their input (exit 2), not a failed run.
+            std::io::ErrorKind::PermissionDenied
+            | std::io::ErrorKind::NotFound
+            | std::io::ErrorKind::ReadOnlyFilesystem
+            | std::io::ErrorKind::NotADirectory
+            | std::io::ErrorKind::AlreadyExists => Error::RunDir {
+                path: root.to_path_buf(),
+                message: format!("cannot be created ({e}); pick another --out"),
+            },
+            _ => Error::io(root)(e),
+        })?;
         let lock = RunLock::acquire(root)?;
         let dir = RunDir {
             root: root.to_path_buf(),

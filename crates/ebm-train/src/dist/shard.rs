@@ -143,10 +143,13 @@ pub fn gather_checkpoint(coll: &dyn Collective, state: &TrainState) -> Result<Op
 pub(crate) fn saved_world_size(ckpt: &Checkpoint, path: &Path) -> Result<usize> {
     match ckpt.meta.get("dist.world_size") {
         None => Ok(1),
-        Some(v) => v.parse().map_err(|_| Error::Checkpoint {
-            path: path.to_path_buf(),
-            message: format!("metadata `dist.world_size` = `{v}` is not a number"),
-        }),
+        Some(v) => match v.parse::<usize>() {
+            Ok(n) if n > 0 => Ok(n),
+            _ => Err(Error::Checkpoint {
+                path: path.to_path_buf(),
+                message: format!("metadata `dist.world_size` = `{v}` is not a number of ranks ≥ 1"),
+            }),
+        },
     }
 }
 
