@@ -407,8 +407,9 @@ fn two_nodes_on_loopback_train_like_one_node_with_two_ranks() {
     }
 }
 
-/// The restart tests' run length (long enough for rank 1 to die before the end).
-const LONGER: [&str; 2] = ["--set", "train.steps=60"];
+/// The restart tests' run length: rank 1's hook thread must see checkpoint 10 long before the
+/// end, even on a machine so busy that the thread waits its turn for many steps.
+const LONGER: [&str; 2] = ["--set", "train.steps=200"];
 /// Rank 1 dies once checkpoint 10 exists, in the group's first start only.
 const CRASH: [(&str, &str); 1] = [("EBMLAUNCH_TEST_EXIT_AFTER_CHECKPOINT", "1:10")];
 
