@@ -159,3 +159,44 @@ fn an_out_that_cannot_be_created_and_a_busy_port_exit_2() {
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(err.contains("pick a free port"), "{err}");
 }
+
+#[test]
+fn image_models_too_large_for_memory_are_refused_naming_the_key() {
+    // Issue 17, item 4: the memory estimate covers the conv and ResNet energies too (a huge width
+    // used to hang drawing weights, then abort).
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("cifar");
+    ebm::data::write_synthetic_cifar(&data, 8, 1).unwrap();
+    let config = dir.path().join("cifar.toml");
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/cifar_ebm.toml");
+    std::fs::write(&config, std::fs::read_to_string(example).unwrap()).unwrap();
+    let data_dir = format!("data.dir=\"{}\"", data.display());
+    for (model, key) in [
+        (
+            "model={kind=\"resnet\",channels=[100000],blocks=[1]}",
+            "model.channels",
+        ),
+        (
+            "model={kind=\"conv\",layers=[{channels=200000,kernel=3,stride=1,padding=1}]}",
+            "model.layers",
+        ),
+    ] {
+        let args = [
+            "check",
+            config.to_str().unwrap(),
+            "--set",
+            &data_dir,
+            "--set",
+            "train.batch_size=4",
+            "--set",
+            model,
+        ];
+        let o = launch(&args, &[]);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{model}: {err}");
+        assert!(
+            err.contains(&format!("`{key}`")) && err.contains("too large"),
+            "{err}"
+        );
+    }
+}

@@ -24,6 +24,7 @@ mod hooks;
 mod load;
 mod locate;
 pub mod memory;
+mod memory_image;
 mod metrics;
 mod optim;
 mod rank_role;

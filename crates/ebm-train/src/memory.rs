@@ -67,6 +67,21 @@ pub fn estimate(config: &RunConfig) -> Vec<(&'static str, f64)> {
             weights * F32 * 8.0 + activations * F32 * 8.0,
         ));
     }
+    let shape = config.data.sample_shape();
+    if let [c, h, w] = shape[..] {
+        let image = [c as f64, h as f64, w as f64];
+        match &config.model {
+            ModelConfig::Conv(m) => parts.push((
+                "model.layers",
+                crate::memory_image::conv_bytes(m, image, 2.0 * batch),
+            )),
+            ModelConfig::ResNet(m) => parts.push((
+                "model.channels",
+                crate::memory_image::resnet_bytes(m, image, 2.0 * batch),
+            )),
+            ModelConfig::Mlp(_) => {}
+        }
+    }
     // Thread ranks (`dist.ranks`) each hold their own copy of all but the evaluation.
     let ranks = config.dist.ranks.max(1) as f64;
     for (key, bytes) in &mut parts {
