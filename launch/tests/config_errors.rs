@@ -87,18 +87,9 @@ fn a_missing_test_split_is_found_before_training() {
     // Issue 17, D12: the test split is read by the evaluation at the end; a missing file used to
     // fail the run only after training.
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("cifar");
-    ebm::data::write_synthetic_cifar(&data, 8, 1).unwrap();
-    std::fs::remove_file(data.join("test_batch.bin")).unwrap();
-    let config = dir.path().join("cifar.toml");
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../examples/cifar_ebm.toml"
-    ))
-    .unwrap();
-    std::fs::write(&config, text).unwrap();
+    let (config, data_dir) = cifar_example(dir.path());
+    std::fs::remove_file(dir.path().join("cifar/test_batch.bin")).unwrap();
     let out = dir.path().join("run");
-    let data_dir = format!("data.dir=\"{}\"", data.display());
     let o = launch(
         &[
             config.to_str().unwrap(),
@@ -165,12 +156,7 @@ fn image_models_too_large_for_memory_are_refused_naming_the_key() {
     // Issue 17, item 4: the memory estimate covers the conv and ResNet energies too (a huge width
     // used to hang drawing weights, then abort).
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("cifar");
-    ebm::data::write_synthetic_cifar(&data, 8, 1).unwrap();
-    let config = dir.path().join("cifar.toml");
-    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/cifar_ebm.toml");
-    std::fs::write(&config, std::fs::read_to_string(example).unwrap()).unwrap();
-    let data_dir = format!("data.dir=\"{}\"", data.display());
+    let (config, data_dir) = cifar_example(dir.path());
     for (model, key) in [
         (
             "model={kind=\"resnet\",channels=[100000],blocks=[1]}",
@@ -199,4 +185,15 @@ fn image_models_too_large_for_memory_are_refused_naming_the_key() {
             "{err}"
         );
     }
+}
+
+/// examples/cifar_ebm.toml copied into `dir`, with 8 generated records per CIFAR-10 file in
+/// `dir/cifar`: the config's path and the `--set` pointing `data.dir` there.
+fn cifar_example(dir: &std::path::Path) -> (std::path::PathBuf, String) {
+    let data = dir.join("cifar");
+    ebm::data::write_synthetic_cifar(&data, 8, 1).unwrap();
+    let config = dir.join("cifar.toml");
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/cifar_ebm.toml");
+    std::fs::write(&config, std::fs::read_to_string(example).unwrap()).unwrap();
+    (config, format!("data.dir=\"{}\"", data.display()))
 }
