@@ -194,7 +194,7 @@ impl Group<'_> {
         let mut watch =
             watch::Watch::new(workers).with_control(Arc::clone(control), self.generation);
         match monitor {
-            Ok(monitor) => watch = watch.with_heartbeat(monitor, self.heartbeat_timeout),
+            Ok(monitor) => watch = watch.with_heartbeat(monitor),
             // Without the store the workers' own rendezvous fails and says so; the watch still
             // sees exits.
             Err(e) => tracing::warn!("not watching heartbeats: the store is unreachable ({e})"),

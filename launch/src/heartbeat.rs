@@ -78,6 +78,11 @@ impl HeartbeatMonitor {
         })
     }
 
+    /// How long a rank may stay silent (`dist.heartbeat_timeout`).
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
     /// Reads the counters (at most once per [`BEAT_EVERY`]) and returns the first rank silent for
     /// longer than the timeout. `alive(rank)` is false for ranks that have exited (not watched).
     pub fn silent_rank(&mut self, alive: impl Fn(usize) -> bool) -> Option<Silent> {

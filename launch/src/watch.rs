@@ -102,7 +102,7 @@ pub struct Watch {
     tails: Vec<VecDeque<String>>,
     lines: Receiver<Line>,
     pumps: Vec<JoinHandle<()>>,
-    heartbeat: Option<(HeartbeatMonitor, Duration)>,
+    heartbeat: Option<HeartbeatMonitor>,
     /// The run-wide restart state, this group's generation, and when it was last read.
     control: Option<(Arc<Control>, usize, Instant)>,
 }
@@ -150,9 +150,9 @@ impl Watch {
         }
     }
 
-    /// Also fails the run when a running worker's heartbeat stops for `timeout`.
-    pub fn with_heartbeat(mut self, monitor: HeartbeatMonitor, timeout: Duration) -> Self {
-        self.heartbeat = Some((monitor, timeout));
+    /// Also fails the run when a running worker's heartbeat stops for the monitor's timeout.
+    pub fn with_heartbeat(mut self, monitor: HeartbeatMonitor) -> Self {
+        self.heartbeat = Some(monitor);
         self
     }
 
@@ -237,7 +237,7 @@ impl Watch {
 
     /// The first running rank whose heartbeat stopped, if any.
     fn silent_rank(&mut self) -> Option<Silent> {
-        let (monitor, _) = self.heartbeat.as_mut()?;
+        let monitor = self.heartbeat.as_mut()?;
         let running: Vec<usize> = self
             .workers
             .iter()
@@ -297,7 +297,7 @@ impl Watch {
         let timeout = self
             .heartbeat
             .as_ref()
-            .map_or(0.0, |(_, t)| t.as_secs_f64());
+            .map_or(0.0, |m| m.timeout().as_secs_f64());
         let mut message = format!(
             "rank {} stopped responding: no heartbeat for {} s (dist.heartbeat_timeout = {timeout} \
              s; {} beats before): it is frozen, stopped (SIGSTOP) or cut off from the store; \

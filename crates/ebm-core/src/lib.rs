@@ -30,7 +30,7 @@ mod schedule;
 
 pub use bank::{ChainBank, ChainInit, Drawn};
 pub use chains::Chains;
-pub use config_key::by_found_value;
+pub use config_key::{by_found_value, parse_table};
 pub use diagnostics::{effective_sample_size, split_rhat, Diagnostics};
 pub use driver::{sample, SampleOptions, SampleOutput};
 pub use energy::{

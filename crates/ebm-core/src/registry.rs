@@ -67,36 +67,7 @@ impl PluginArgs<'_> {
 
     /// Parses the plugin's parameters; errors name the full key (`sampler.step_size`).
     pub fn parse<T: DeserializeOwned>(&self) -> Result<T> {
-        let value = toml::Value::Table(self.spec.params.clone());
-        let value_for_errors = value.clone();
-        serde_path_to_error::deserialize(value).map_err(|e| {
-            let path = e.path().to_string();
-            let message = e.inner().to_string().trim().to_string();
-            // serde may report an unknown field at its parent; name the field itself, once.
-            let field = message
-                .strip_prefix("unknown field `")
-                .and_then(|rest| rest.split('`').next())
-                .filter(|f| path.rsplit('.').next() != Some(*f));
-            let mut key = self.section.to_string();
-            for part in [path.as_str(), field.unwrap_or("")] {
-                if !part.is_empty() && part != "." {
-                    key = format!("{key}.{part}");
-                }
-            }
-            // A tagged table (`init = { kind = "normal", mean = "x" }`) is reported at the
-            // table: name the key inside it when its value is the one the message found.
-            let inner = path
-                .split('.')
-                .filter(|p| !p.is_empty())
-                .try_fold(&value_for_errors, |v, part| v.get(part));
-            let wrong_value =
-                message.starts_with("invalid type") || message.starts_with("invalid value");
-            let (key, message) = match inner.filter(|v| v.is_table() && wrong_value) {
-                Some(table) => {
-                    crate::by_found_value(&key, table, &message).unwrap_or((key, message))
-                }
-                None => (key, message),
-            };
+        crate::parse_table(self.section, &self.spec.params).map_err(|(key, message)| {
             Error::config(
                 key,
                 format!("{message} (in {} `{}`)", self.section, self.spec.kind),

@@ -38,26 +38,5 @@ pub fn locate(section: &str, table: &toml::Value) -> Option<(String, String)> {
 }
 
 fn within<T: DeserializeOwned>(section: &str, rest: toml::Table) -> Option<(String, String)> {
-    let e = serde_path_to_error::deserialize::<_, T>(toml::Value::Table(rest)).err()?;
-    let path = e.path().to_string();
-    // toml's message ends with an "in `key`" line of its own: the key is named already.
-    let message = e.inner().to_string();
-    let message = message
-        .lines()
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_string();
-    // serde reports an unknown field at its parent: name the field itself.
-    let field = message
-        .strip_prefix("unknown field `")
-        .and_then(|m| m.split('`').next())
-        .filter(|f| path.rsplit('.').next() != Some(*f));
-    let mut key = section.to_string();
-    for part in [path.as_str(), field.unwrap_or("")] {
-        if !part.is_empty() && part != "." {
-            key = format!("{key}.{part}");
-        }
-    }
-    Some((key, message))
+    ebm_core::parse_table::<T>(section, &rest).err()
 }
