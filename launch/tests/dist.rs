@@ -12,9 +12,15 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+/// `dir/small.toml`, written once: two launchers started one after the other (`two_nodes`) must
+/// never see it truncated by the second one's rewrite while the first reads it.
 fn config(dir: &Path) -> PathBuf {
     let path = dir.join("small.toml");
-    std::fs::write(&path, SMALL).unwrap();
+    if std::fs::read_to_string(&path).ok().as_deref() != Some(SMALL) {
+        let staged = dir.join(".small.toml.tmp");
+        std::fs::write(&staged, SMALL).unwrap();
+        std::fs::rename(&staged, &path).unwrap();
+    }
     path
 }
 
