@@ -350,3 +350,54 @@ fn fourier_feature_mlp_gradient_equals_finite_differences() {
         assert!(err.contains("model.fourier_scale"), "{err}");
     }
 }
+
+#[test]
+fn input_gain_scales_only_the_first_layers_initial_weights() {
+    let build = |gain: f64| {
+        let config = MlpConfig {
+            hidden: vec![16, 8],
+            input_gain: gain,
+            ..MlpConfig::default()
+        };
+        Mlp::new(&config, 2, &mut rng::stream(9, "init", 0), &Device::Cpu).unwrap()
+    };
+    let (plain, gained) = (build(1.0), build(4.0));
+    for (p, g) in plain.params().iter().zip(gained.params()) {
+        assert_eq!(p.name, g.name);
+        let (a, b) = (
+            p.var
+                .as_tensor()
+                .flatten_all()
+                .unwrap()
+                .to_vec1::<f32>()
+                .unwrap(),
+            g.var
+                .as_tensor()
+                .flatten_all()
+                .unwrap()
+                .to_vec1::<f32>()
+                .unwrap(),
+        );
+        let factor = if p.name == "layers.0.weight" {
+            4.0
+        } else {
+            1.0
+        };
+        for (x, y) in a.iter().zip(&b) {
+            assert_eq!(x * factor, *y, "{}", p.name);
+        }
+    }
+    // The gradient stays exact with the gain.
+    let x = points(3, 8, 2);
+    let model = gained.to_dtype(DType::F64).unwrap();
+    let g = model.grad(&x).unwrap();
+    assert_equals_finite_differences("E(x) with input_gain 4", &g, &x, |x| {
+        model.energy(x).unwrap()
+    });
+    let bad = MlpConfig {
+        input_gain: f64::NAN,
+        ..MlpConfig::default()
+    };
+    let err = bad.validate().unwrap_err().to_string();
+    assert!(err.contains("model.input_gain"), "{err}");
+}
