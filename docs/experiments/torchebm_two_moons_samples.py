@@ -72,9 +72,11 @@ def as_ebm_run(model, template, run_dir):
 
 
 def run(seed, reg, out, template=None):
+    data = TwoMoonsDataset(n_samples=3000, noise=0.05, seed=0).get_data()
+    # After the dataset: TwoMoonsDataset(seed=0) reseeds torch's global generator, so a seed set
+    # before it would give every seed the same weights and batches (it did until 2026-12-07).
     torch.manual_seed(seed)
     np.random.seed(seed)
-    data = TwoMoonsDataset(n_samples=3000, noise=0.05, seed=0).get_data()
     model = MLPEnergy()
     sampler = LangevinDynamics(model, step_size=0.01, noise_scale=1.0)
     cd = ContrastiveDivergence(
