@@ -44,6 +44,9 @@ pub struct GaussianPart {
 pub struct KernelPart {
     centres: Vec<Vec<f64>>,
     bandwidths: Vec<f64>,
+    /// Per bandwidth h: (log of N's normaliser (2πh²)^(−D/2), 1/(2h²)), fixed at the fit so
+    /// that the per-row density computes neither.
+    levels: Vec<(f64, f64)>,
 }
 
 /// How the mixture is shaped: `[loss]`'s `components`, `bandwidth`, `levels`, `level_ratio`,
@@ -144,12 +147,20 @@ impl Noise {
                     .bandwidth
                     .unwrap_or_else(|| mean_std * (k as f64).powf(-1.0 / (dim as f64 + 4.0)))
                     * scale;
-                let bandwidths = (0..shape.levels.max(1))
+                let bandwidths: Vec<f64> = (0..shape.levels.max(1))
                     .map(|l| h / shape.level_ratio.powi(l as i32))
+                    .collect();
+                let levels = bandwidths
+                    .iter()
+                    .map(|h| {
+                        let s2 = h * h;
+                        (-0.5 * dim as f64 * (2.0 * PI * s2).ln(), 0.5 / s2)
+                    })
                     .collect();
                 Some(KernelPart {
                     centres,
                     bandwidths,
+                    levels,
                 })
             }
         };
@@ -250,21 +261,13 @@ fn kernel_log_density(k: &KernelPart, row: &[f32]) -> f64 {
     let nearest = d2.iter().cloned().fold(f64::INFINITY, f64::min);
     // log of the mean over levels and centres of N(x; cₖ, hₗ²I), by log-sum-exp. The largest
     // term of each level is the nearest centre's, so the maximum needs no pass over the terms.
-    let dim = row.len() as f64;
-    let levels: Vec<(f64, f64)> = k
-        .bandwidths
-        .iter()
-        .map(|h| {
-            let s2 = h * h;
-            (-0.5 * dim * (2.0 * PI * s2).ln(), 0.5 / s2)
-        })
-        .collect();
+    let levels = &k.levels;
     let top = levels
         .iter()
         .map(|(norm, inv)| norm - nearest * inv)
         .fold(f64::NEG_INFINITY, f64::max);
     let mut sum = 0.0;
-    for (norm, inv) in &levels {
+    for (norm, inv) in levels {
         let base = norm - top;
         for d in &d2 {
             let e = base - d * inv;

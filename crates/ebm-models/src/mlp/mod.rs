@@ -233,11 +233,7 @@ impl Mlp {
         for (i, pair) in widths.windows(2).enumerate() {
             let (fan_in, fan_out) = (pair[0], pair[1]);
             let w = init::linear_uniform(rng, &[fan_out, fan_in], fan_in, device)?;
-            let w = if i == 0 && config.input_gain != 1.0 {
-                (w * config.input_gain)?
-            } else {
-                w
-            };
+            let w = if i == 0 { (w * config.input_gain)? } else { w };
             let w = Var::from_tensor(&w.to_dtype(dtype)?)?;
             let b = init::linear_uniform(rng, &[fan_out], fan_in, device)?;
             let b = Var::from_tensor(&b.to_dtype(dtype)?)?;
