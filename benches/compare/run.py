@@ -34,6 +34,8 @@ TARGETS = {
     # (benches/compare/fmnist_reference.py), not TorchEBM. Not in the default set: run it with
     # --workloads cd_conv_fmnist.
     "cd_conv_fmnist": ("examples/fashion_mnist.toml training iteration, batch 64, k=40 ({len} iterations; PyTorch side: plain PyTorch)", 1.5, ">= 1.5x"),
+    # Issue 13 item 6: examples/cifar_ebm.toml's ResNet at batch 64 against torch_igebm.py.
+    "cd_resnet_cifar": ("examples/cifar_ebm.toml training iteration, batch 64, k=60 ({len} iterations; PyTorch side: plain PyTorch)", 1.5, ">= 1.5x"),
 }
 
 # What runs without --workloads: the TorchEBM target table of issue 7.

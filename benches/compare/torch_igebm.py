@@ -86,6 +86,36 @@ def langevin(model, x, k, step, noise, precision):
     return x.detach()
 
 
+class Trainer:
+    """The recipe's training iteration (as main() times it and benches/compare/torchebm_workload.py's
+    cd_resnet_cifar runs it): fresh weights, Adam state, noise data and replay buffer."""
+
+    def __init__(self, device, channels=(128, 256, 256), batch=128, buffer=10000, k=60, precision="fp32", seed=0):
+        torch.manual_seed(seed)
+        self.dev, self.batch, self.k, self.precision = device, batch, k, precision
+        self.model = ResNetEnergy(channels=channels).to(device)
+        self.opt = torch.optim.Adam(self.model.parameters(), lr=1e-4, betas=(0.0, 0.999))
+        self.data = torch.rand(2048, 3, 32, 32, device=device) * 2 - 1
+        self.buffer = torch.rand(buffer, 3, 32, 32, device=device) * 2 - 1
+
+    def step(self):
+        dev, batch, model = self.dev, self.batch, self.model
+        pos = self.data[torch.randint(len(self.data), (batch,), device=dev)]
+        idx = torch.randint(len(self.buffer), (batch,), device=dev)
+        neg = self.buffer[idx]
+        fresh = torch.rand(batch, device=dev) < 0.05
+        neg = torch.where(fresh[:, None, None, None], torch.rand_like(neg) * 2 - 1, neg)
+        neg = langevin(model, neg, self.k, 10.0, 0.00112, self.precision)
+        self.buffer[idx] = neg
+        e_pos, e_neg = energy(model, pos, self.precision), energy(model, neg, self.precision)
+        loss = e_pos.mean() - e_neg.mean() + 1.0 * (e_pos**2 + e_neg**2).mean()
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 0.1)
+        self.opt.step()
+        return loss
+
+
 def sync(device):
     if device.type == "cuda":
         torch.cuda.synchronize()
@@ -105,29 +135,10 @@ def main():
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    torch.manual_seed(0)
     dev = torch.device(args.device)
     channels = tuple(int(c) for c in args.channels.split(","))
-    model = ResNetEnergy(channels=channels).to(dev)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-4, betas=(0.0, 0.999))
-    data = torch.rand(2048, 3, 32, 32, device=dev) * 2 - 1
-    buffer = torch.rand(args.buffer, 3, 32, 32, device=dev) * 2 - 1
-
-    def iteration():
-        pos = data[torch.randint(len(data), (args.batch,), device=dev)]
-        idx = torch.randint(args.buffer, (args.batch,), device=dev)
-        neg = buffer[idx]
-        fresh = torch.rand(args.batch, device=dev) < 0.05
-        neg = torch.where(fresh[:, None, None, None], torch.rand_like(neg) * 2 - 1, neg)
-        neg = langevin(model, neg, args.k, 10.0, 0.00112, args.precision)
-        buffer[idx] = neg
-        e_pos, e_neg = energy(model, pos, args.precision), energy(model, neg, args.precision)
-        loss = e_pos.mean() - e_neg.mean() + 1.0 * (e_pos**2 + e_neg**2).mean()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 0.1)
-        opt.step()
-        return loss
+    trainer = Trainer(dev, channels, args.batch, args.buffer, args.k, args.precision)
+    model, iteration = trainer.model, trainer.step
 
     for _ in range(args.warmup):
         iteration()

@@ -8,6 +8,7 @@ common.py; each workload calls torchebm as the anchor's bench scripts do:
     pcd_two_moons                         bench_train_cd.py (c), training loop only
     conv_grad_b64                         bench_conv.py (f), "one grad eval at b=64"
     cd_conv_fmnist                        plain PyTorch, fmnist_reference.py (not torchebm)
+    cd_resnet_cifar                       plain PyTorch, torch_igebm.py (not torchebm)
 
 Run with the venv's interpreter and -B (the anchors folder is read-only):
 
@@ -46,6 +47,7 @@ SPECS = {
     "pcd_two_moons": ("it/s", False, 500, 256),
     "conv_grad_b64": ("ms/grad", True, 10, 64),
     "cd_conv_fmnist": ("it/s", False, 5, 64),
+    "cd_resnet_cifar": ("it/s", False, 1, 64),
 }
 
 
@@ -129,6 +131,22 @@ def build(name, n, batch):
 
         def prepare():
             st["t"] = ref.Trainer(data, seed=0)
+
+        def run():
+            for _ in range(n):
+                st["t"].step()
+
+        return prepare, run
+
+    if name == "cd_resnet_cifar":
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import torch_igebm as ref
+
+        st = {}
+
+        def prepare():
+            st.pop("t", None)  # free the previous repeat's buffer first
+            st["t"] = ref.Trainer(torch.device("cpu"), batch=batch)
 
         def run():
             for _ in range(n):

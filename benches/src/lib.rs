@@ -74,3 +74,38 @@ ema_decay = 0.99
 [train]
 batch_size = 64
 "#;
+
+/// `examples/cifar_ebm.toml` as shipped: the `cd_resnet_cifar` workload sets its batch to 64
+/// and its data dir to [`cifar_format_noise`]'s.
+pub const CIFAR_EBM: &str = include_str!("../../examples/cifar_ebm.toml");
+
+/// Writes CIFAR-10's six binary files (2,000 records each: a label byte, then 3,072 pixel bytes)
+/// of seeded random bytes into `dir`, unless they are there already, and returns `dir`. A
+/// training iteration's time does not depend on the images, and the benches must not need the
+/// real CIFAR-10 (`benches/compare/torch_igebm.py` trains on uniform noise too).
+pub fn cifar_format_noise(dir: &std::path::Path) -> std::io::Result<std::path::PathBuf> {
+    use rand::{RngCore as _, SeedableRng};
+    const RECORDS: usize = 2000;
+    const RECORD: usize = 1 + 3 * 32 * 32;
+    std::fs::create_dir_all(dir)?;
+    let names = (1..=5)
+        .map(|i| format!("data_batch_{i}.bin"))
+        .chain(["test_batch.bin".to_string()]);
+    for (i, name) in names.enumerate() {
+        let path = dir.join(name);
+        if std::fs::metadata(&path).is_ok_and(|m| m.len() == (RECORDS * RECORD) as u64) {
+            continue;
+        }
+        let mut rng = rand::rngs::StdRng::seed_from_u64(i as u64);
+        let mut bytes = vec![0u8; RECORDS * RECORD];
+        rng.fill_bytes(&mut bytes);
+        for record in bytes.chunks_exact_mut(RECORD) {
+            record[0] %= 10; // a label in 0..=9
+        }
+        // Written whole, then renamed: a concurrent reader never sees a short file.
+        let tmp = dir.join(format!(".{}.{}", i, std::process::id()));
+        std::fs::write(&tmp, &bytes)?;
+        std::fs::rename(&tmp, &path)?;
+    }
+    Ok(dir.to_path_buf())
+}

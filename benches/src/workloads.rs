@@ -12,6 +12,7 @@
 //! | `pcd_two_moons` | PCD two moons, batch 256, k = 10: 500 iterations from a fresh state | it/s |
 //! | `conv_grad_b64` | ∇ₓE of the conv energy at 64 × 3 × 32 × 32: 10 evaluations | ms per ∇ₓE |
 //! | `cd_conv_fmnist` | examples/fashion_mnist.toml, batch 64, k = 40 from the replay buffer: 5 iterations | it/s |
+//! | `cd_resnet_cifar` | examples/cifar_ebm.toml at batch 64 (k = 60, spectral norm) on generated CIFAR-format data: 1 iteration | it/s |
 //!
 //! The MLP is [`crate::anchor_mlp`] (2-128-128-1 SiLU), the PCD run [`crate::PCD_TWO_MOONS`], the
 //! conv energy `[model] kind = "conv"` with its default layers (the anchor's `ConvEnergy`).
@@ -89,6 +90,14 @@ pub const SPECS: &[Spec] = &[
         batch: 64,
         describe: "examples/fashion_mnist.toml: conv 1->16 k3, 16->32 k4 s2, 32->64 k4 s2, 64->64 k7, swish: k=40 Langevin on 64 buffer chains (5% from noise) + CD update, Adam, clip, EMA",
     },
+    Spec {
+        name: "cd_resnet_cifar",
+        unit: "it/s",
+        lower_is_better: false,
+        default_len: 1,
+        batch: 64,
+        describe: "examples/cifar_ebm.toml at batch 64: IGEBM ResNet 128/256/256 x 2 blocks, swish, spectral norm, sum pool: k=60 Langevin on 64 buffer chains + CD update, Adam, clip (generated CIFAR-format data)",
+    },
 ];
 
 pub fn spec(name: &str) -> Option<&'static Spec> {
@@ -124,6 +133,14 @@ pub fn build(spec: &Spec, len: u64) -> Result<Box<dyn Workload>> {
                 .unwrap_or_else(|_| "/usr/share/datasets/fashion-mnist".into());
             let toml = crate::CD_CONV_FMNIST.replace("DATA_DIR", &data);
             Box::new(Pcd::new(&toml, len)?)
+        }
+        "cd_resnet_cifar" => {
+            let data = crate::cifar_format_noise(&std::env::temp_dir().join("ebm-compare-cifar"))?;
+            let sets = [
+                format!("data.dir={:?}", data.display().to_string()),
+                format!("train.batch_size={}", spec.batch),
+            ];
+            Box::new(Pcd::with_sets(crate::CIFAR_EBM, &sets, len)?)
         }
         "conv_grad_b64" => Box::new(ConvGrad::new(spec.batch, len)?),
         other => return Err(format!("unknown workload {other}").into()),
@@ -185,11 +202,16 @@ struct Pcd {
 
 impl Pcd {
     fn new(toml: &str, iters: u64) -> Result<Self> {
+        Self::with_sets(toml, &[], iters)
+    }
+
+    /// The run `toml` with `--set` overrides `sets`.
+    fn with_sets(toml: &str, sets: &[String], iters: u64) -> Result<Self> {
         let dir = std::env::temp_dir().join(format!("ebm-compare-pcd-{}", std::process::id()));
         std::fs::create_dir_all(&dir)?;
         let path = dir.join("pcd.toml");
         std::fs::write(&path, toml)?;
-        let loaded = load(&path, &[]);
+        let loaded = load(&path, sets);
         std::fs::remove_dir_all(&dir)?;
         Ok(Pcd {
             loaded: loaded?,

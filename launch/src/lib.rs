@@ -209,12 +209,17 @@ pub struct EvalArgs {
 pub struct SampleArgs {
     /// The run folder (holds config.toml and checkpoints/).
     pub run_dir: PathBuf,
-    /// Number of chains, hence of samples.
-    #[arg(long, default_value_t = 2000)]
-    pub n: usize,
-    /// Sampler steps from the run's [eval.init] distribution.
+    /// Number of chains, hence of samples (default: 2000, or the rows of --init).
+    #[arg(long)]
+    pub n: Option<usize>,
+    /// Sampler steps from the run's [eval.init] distribution (or from --init).
     #[arg(long, default_value_t = 500)]
     pub steps: u64,
+    /// Start the chains at this file's points (float32/float64 .npy, one chain per row, the
+    /// run's data shape or flattened) instead of the run's [eval.init], e.g. the samples of an
+    /// earlier `sample` with another checkpoint.
+    #[arg(long, value_name = "FILE.npy")]
+    pub init: Option<PathBuf>,
     /// Sampler to use with its default parameters (default: the run's [eval.sampler] or [sampler]).
     #[arg(long, value_name = "NAME")]
     pub sampler: Option<String>,
@@ -411,11 +416,12 @@ fn sample(args: &SampleArgs) -> ebm_eval::Result<()> {
         thin: args.thin,
         out: sample_out(args),
         checkpoint: args.checkpoint.clone(),
+        init: args.init.clone(),
     };
     let report = ebm_eval::sample_from_run(&args.run_dir, &opts)?;
     println!(
         "sampled {} chains × {} `{}` steps from {} (training step {})",
-        opts.n,
+        report.n,
         opts.steps,
         report.sampler.kind,
         report.checkpoint.display(),

@@ -124,3 +124,76 @@ fn a_folder_without_a_checkpoint_exits_2() {
         "{err}"
     );
 }
+
+#[test]
+fn init_continues_chains_where_a_file_left_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = trained(dir.path());
+    let run = run.to_str().unwrap();
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    // gradient_descent draws no noise, so 20 steps and then 20 more from where they stopped are
+    // the same 40 steps as one call (the start is drawn from the same stream both times).
+    let draw = |steps: &str, out: &str, extra: &[&str]| {
+        let base = ["sample", run, "--sampler", "gradient_descent", "--n", "50"];
+        let o = launch(&[&base[..], &["--steps", steps, "--out", out], extra].concat());
+        assert!(o.status.success(), "{}", stderr(&o));
+    };
+    let (half, rest, whole) = (path("half.npy"), path("rest.npy"), path("whole.npy"));
+    draw("20", &half, &[]);
+    draw("20", &rest, &["--init", &half]);
+    draw("40", &whole, &[]);
+    let bytes = |p: &str| std::fs::read(p).unwrap();
+    assert_eq!(bytes(&rest), bytes(&whole));
+    assert_ne!(bytes(&half), bytes(&whole));
+
+    // Without --n the file says how many chains; a different --n is an error naming both.
+    let o = launch(&[
+        "sample",
+        run,
+        "--steps",
+        "2",
+        "--init",
+        &half,
+        "--out",
+        &path("a.npy"),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(npy_shape(Path::new(&path("a.npy"))), [50, 2]);
+    let o = launch(&[
+        "sample",
+        run,
+        "--n",
+        "7",
+        "--init",
+        &half,
+        "--out",
+        &path("b.npy"),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("holds 50 points but --n asks for 7"),
+        "{}",
+        stderr(&o)
+    );
+    // A file of the wrong shape is named; nothing is written.
+    let wrong = dir.path().join("wrong.npy");
+    candle_core::Tensor::zeros((4, 3), candle_core::DType::F32, &candle_core::Device::Cpu)
+        .unwrap()
+        .write_npy(&wrong)
+        .unwrap();
+    let o = launch(&[
+        "sample",
+        run,
+        "--init",
+        wrong.to_str().unwrap(),
+        "--out",
+        &path("c.npy"),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("wrong.npy") && err.contains("shape [4, 3]"),
+        "{err}"
+    );
+    assert!(!Path::new(&path("b.npy")).exists() && !Path::new(&path("c.npy")).exists());
+}

@@ -6,9 +6,14 @@
 //!
 //! With no seed given the chains use the run's `eval-samples` stream, so with the run's own
 //! `[eval]` sampler, `n_samples` and `steps` this reproduces the run's `samples.npy` bit for bit.
+//!
+//! `init` starts the chains at the points of a .npy file instead (read and checked as
+//! `eval --samples` reads samples): chains continue where another run, checkpoint or sampler
+//! left them, e.g. through a run's checkpoints in order, each sharper than the one before.
 
 mod figures;
 
+use crate::eval_run::samples_file::read_points;
 use crate::trained_run::TrainedRun;
 use crate::{Error, Result};
 use candle_core::Device;
@@ -24,8 +29,8 @@ const TRAJECTORY_BUDGET: usize = 1 << 30;
 /// What to draw and where to write it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SampleRunOptions {
-    /// Number of chains, hence of samples.
-    pub n: usize,
+    /// Number of chains, hence of samples (`None`: 2,000, or the rows of `init`).
+    pub n: Option<usize>,
     /// Sampler transitions from the init distribution.
     pub steps: u64,
     /// The sampler (default: the run's `[eval.sampler]`, else its `[sampler]`).
@@ -40,11 +45,16 @@ pub struct SampleRunOptions {
     pub out: PathBuf,
     /// Sample from this checkpoint instead of the newest.
     pub checkpoint: Option<PathBuf>,
+    /// Start the chains at this .npy file's points instead of `[eval.init]`: one chain per row,
+    /// so `n`, when given, must equal the file's rows.
+    pub init: Option<PathBuf>,
 }
 
 /// What [`sample_from_run`] did and wrote.
 #[derive(Clone, Debug)]
 pub struct SampleRunReport {
+    /// Chains drawn.
+    pub n: usize,
     pub checkpoint: PathBuf,
     /// Training step of that checkpoint.
     pub train_step: u64,
@@ -87,7 +97,7 @@ struct DiagnosticsFile<'a> {
 
 /// Samples from the trained model in `run_dir` as `opts` says (see the module docs).
 pub fn sample_from_run(run_dir: &Path, opts: &SampleRunOptions) -> Result<SampleRunReport> {
-    if opts.n == 0 || opts.thin == 0 {
+    if opts.n == Some(0) || opts.thin == 0 {
         return Err(Error::usage("--n and --thin must be at least 1"));
     }
     let device = Device::Cpu;
@@ -108,17 +118,40 @@ pub fn sample_from_run(run_dir: &Path, opts: &SampleRunOptions) -> Result<Sample
     })?;
     let shape = state.input_shape();
     let dim: usize = shape.iter().product();
+    let seed = opts.seed.unwrap_or(config.seed);
+    let mut r = rng::stream(seed, "eval-samples", 0);
+    let start = match &opts.init {
+        Some(path) => {
+            let data_shape = config.data.sample_shape();
+            let image = config.data.is_image() && crate::image_plots::is_image(&data_shape);
+            let x = read_points(path, &data_shape, &shape, image, 1, "the chains' start")?;
+            match opts.n {
+                Some(n) if n != x.dims()[0] => {
+                    return Err(Error::usage(format!(
+                        "--init {} holds {} points but --n asks for {n} chains: give --n {} \
+                         or leave --n out",
+                        path.display(),
+                        x.dims()[0],
+                        x.dims()[0]
+                    )))
+                }
+                _ => x,
+            }
+        }
+        None => config
+            .eval
+            .init
+            .draw(&mut r, opts.n.unwrap_or(2000), &shape, &device)?,
+    };
+    let n = start.dims()[0];
     let kept = opts.steps.div_ceil(opts.thin) as usize;
-    if kept.saturating_mul(opts.n).saturating_mul(dim * 4) > TRAJECTORY_BUDGET {
+    if kept.saturating_mul(n).saturating_mul(dim * 4) > TRAJECTORY_BUDGET {
         return Err(Error::usage(format!(
             "keeping {kept} states of {} chains × {dim} values needs more than 1 GiB: raise --thin",
-            opts.n
+            n
         )));
     }
 
-    let seed = opts.seed.unwrap_or(config.seed);
-    let mut r = rng::stream(seed, "eval-samples", 0);
-    let start = config.eval.init.draw(&mut r, opts.n, &shape, &device)?;
     let mut chains = Chains::new(start);
     let burn_in = opts.steps / 2;
     let driver = SampleOptions {
@@ -150,7 +183,7 @@ pub fn sample_from_run(run_dir: &Path, opts: &SampleRunOptions) -> Result<Sample
         train_step: state.step,
         sampler: &spec,
         seed,
-        n: opts.n,
+        n,
         steps: opts.steps,
         thin: opts.thin,
         burn_in,
@@ -176,6 +209,7 @@ pub fn sample_from_run(run_dir: &Path, opts: &SampleRunOptions) -> Result<Sample
     };
     Ok(SampleRunReport {
         checkpoint: ckpt_path,
+        n,
         train_step: state.step,
         mean_acceptance: out.mean_acceptance(),
         sampler_diagnostics: out.extra.clone(),
