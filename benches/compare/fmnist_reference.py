@@ -155,6 +155,8 @@ def main():
     train_seconds = time.time() - start
     x = t.sample(a.n, a.sample_steps)
     np.save(os.path.join(a.out, "samples.npy"), x.numpy().astype(np.float32))
+    # The replay buffer too, so ebm can score it as it scores its own (`eval --samples`).
+    np.save(os.path.join(a.out, "buffer.npy"), t.buffer.numpy().astype(np.float32))
     torch.save(t.ema.state_dict(), os.path.join(a.out, "ema.pt"))
     info = {
         "recipe": {k: v for k, v in RECIPE.items()},
