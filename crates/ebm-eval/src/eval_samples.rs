@@ -59,6 +59,20 @@ pub fn draw_samples_from(
     device: &Device,
     stream: &str,
 ) -> Result<(Tensor, Option<f64>)> {
+    draw_samples_through(&[energy], config, input_shape, device, stream)
+}
+
+/// [`draw_samples_from`] through a sequence of energies (a run's checkpoints, oldest first): the
+/// chains start from `[eval.init]` and take `steps / K` sampler steps with each of the K
+/// energies in turn (the remainder with the later ones), one random stream throughout, so one
+/// energy gives exactly [`draw_samples_from`]'s samples. The mean acceptance is over all steps.
+pub fn draw_samples_through(
+    energies: &[&dyn Energy],
+    config: &RunConfig,
+    input_shape: &[usize],
+    device: &Device,
+    stream: &str,
+) -> Result<(Tensor, Option<f64>)> {
     let eval = &config.eval;
     let (section, spec) = match &eval.sampler {
         Some(spec) => ("eval.sampler", spec),
@@ -70,8 +84,22 @@ pub fn draw_samples_from(
         .init
         .draw(&mut r, eval.n_samples, input_shape, device)?;
     let mut chains = Chains::new(start);
-    let summary = run_chains(sampler.as_mut(), energy, &mut chains, eval.steps, &mut r)?;
-    Ok((chains.into_x(), summary.mean_acceptance))
+    let k = energies.len() as u64;
+    let mut legs = Vec::with_capacity(energies.len());
+    for (i, energy) in (0u64..).zip(energies) {
+        let steps = eval.steps * (i + 1) / k - eval.steps * i / k;
+        let summary = run_chains(sampler.as_mut(), *energy, &mut chains, steps, &mut r)?;
+        legs.push((summary.mean_acceptance, steps));
+    }
+    let mean_acceptance = match legs.as_slice() {
+        [(a, _)] => *a, // one energy: exactly `run_chains`' figure
+        _ => {
+            let with: Vec<_> = legs.iter().filter_map(|&(a, n)| Some((a?, n))).collect();
+            let n: u64 = with.iter().map(|&(_, n)| n).sum();
+            (n > 0).then(|| with.iter().map(|&(a, m)| a * m as f64).sum::<f64>() / n as f64)
+        }
+    };
+    Ok((chains.into_x(), mean_acceptance))
 }
 
 /// Compares `samples` (and the persistent `chains`, if any) with fresh data from the run's data

@@ -42,7 +42,9 @@ pub use eval_run::{
     evaluate_run, EvalRunOptions, EvalRunReport, ImageReport, LikelihoodReport, ModeCoverage,
     OodReport, MAX_AIS_DIM,
 };
-pub use eval_samples::{compare_with_data, draw_samples, draw_samples_from, EvalReport};
+pub use eval_samples::{
+    compare_with_data, draw_samples, draw_samples_from, draw_samples_through, EvalReport,
+};
 pub use run_hooks::EvalHooks;
 pub use sample_run::{sample_from_run, SampleRunOptions, SampleRunReport};
 pub use trained_run::TrainedRun;

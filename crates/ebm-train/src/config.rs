@@ -162,6 +162,17 @@ impl RunConfig {
         self.optim.validate()?;
         self.train.validate()?;
         self.eval.validate()?;
+        if self.eval.through_checkpoints > self.train.keep_checkpoints {
+            return Err(CoreError::config(
+                "eval.through_checkpoints",
+                format!(
+                    "samples through {} checkpoints but the run keeps {} \
+                     (`train.keep_checkpoints`): raise that or lower this",
+                    self.eval.through_checkpoints, self.train.keep_checkpoints
+                ),
+            )
+            .into());
+        }
         self.dist.validate()?;
         if self.train.batch_size > self.data.n_samples() {
             return Err(CoreError::config(

@@ -25,6 +25,19 @@ pub struct EvalConfig {
     /// A different sampler for evaluation (default: `[sampler]`).
     #[serde(default)]
     pub sampler: Option<PluginSpec>,
+    /// `ebm-launch eval` draws its samples through this many of the run's kept checkpoints, the
+    /// evaluated one last: `steps / K` sampler steps with each, oldest first, so chains from
+    /// noise meet the run's smoother early energies before its sharpest (as the replay buffer's
+    /// chains did). 1: the evaluated checkpoint only. At most `train.keep_checkpoints`.
+    #[serde(default = "d_through", skip_serializing_if = "is_one")]
+    pub through_checkpoints: usize,
+}
+
+fn d_through() -> usize {
+    1
+}
+fn is_one(k: &usize) -> bool {
+    *k == 1
 }
 
 fn d_n() -> usize {
@@ -45,6 +58,7 @@ impl Default for EvalConfig {
             init: ChainInit::default(),
             mmd_bandwidth: d_bw(),
             sampler: None,
+            through_checkpoints: d_through(),
         }
     }
 }
@@ -58,6 +72,23 @@ impl EvalConfig {
             return Err(CoreError::config(
                 "eval.mmd_bandwidth",
                 format!("must be finite and > 0, got {}", self.mmd_bandwidth),
+            )
+            .into());
+        }
+        if self.through_checkpoints == 0 {
+            return Err(CoreError::config(
+                "eval.through_checkpoints",
+                "must be >= 1 (1: the evaluated checkpoint only)",
+            )
+            .into());
+        }
+        if self.through_checkpoints as u64 > self.steps {
+            return Err(CoreError::config(
+                "eval.through_checkpoints",
+                format!(
+                    "{} checkpoints need at least as many `eval.steps`, got {}",
+                    self.through_checkpoints, self.steps
+                ),
             )
             .into());
         }

@@ -36,7 +36,7 @@ use crate::ais::AisConfig;
 use crate::classifier::ClassifierConfig;
 use crate::density_fit::density_fit;
 use crate::trained_run::TrainedRun;
-use crate::{compare_with_data, draw_samples, image_plots, Error, EvalReport, Result};
+use crate::{compare_with_data, draw_samples_through, image_plots, Error, EvalReport, Result};
 use candle_core::Device;
 use ebm_core::PluginSpec;
 use ebm_train::{write_atomic, Error as TrainError};
@@ -78,6 +78,10 @@ pub struct EvalRunReport {
     /// Which samples were scored: `model` (drawn now, as `[eval]` says) or `file:PATH`
     /// (`--samples`).
     pub samples_source: String,
+    /// The earlier checkpoints the model's samples went through before `checkpoint`, oldest
+    /// first (`[eval] through_checkpoints`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub through_checkpoints: Vec<PathBuf>,
     /// Sample distances in input space (pixels for images, where they say little: see `images`).
     /// For samples from a file, `steps` is 0 and `mean_acceptance` absent.
     pub samples: EvalReport,
@@ -122,6 +126,11 @@ pub fn evaluate_run(run_dir: &Path, opts: &EvalRunOptions) -> Result<(EvalRunRep
         config.eval.n_samples = x.dims()[0];
     }
     config.eval.validate()?;
+    // The kept checkpoints the samples go through before the evaluated one (none for a file).
+    let path = match from_file {
+        Some(_) => Vec::new(),
+        None => earlier_checkpoints(run_dir, &run.checkpoint, config.eval.through_checkpoints)?,
+    };
     // `--n` is a size like `eval.n_samples`: refuse one that cannot fit instead of aborting.
     ebm_train::memory::check(&config, ebm_train::memory::memory_bound())?;
     let out_dir = opts
@@ -136,9 +145,20 @@ pub fn evaluate_run(run_dir: &Path, opts: &EvalRunOptions) -> Result<(EvalRunRep
             tracing::info!(
                 n = config.eval.n_samples,
                 steps = config.eval.steps,
+                through_checkpoints = path.len() + 1,
                 "drawing evaluation samples"
             );
-            draw_samples(energy.as_ref(), &config, &shape, &device)?
+            let earlier: Vec<Box<dyn ebm_core::Energy>> = path
+                .iter()
+                .map(|ckpt| {
+                    let run = TrainedRun::open_at(run_dir, Some(ckpt), &device)?;
+                    Ok(run.state.sampling_view()?)
+                })
+                .collect::<Result<_>>()?;
+            let mut energies: Vec<&dyn ebm_core::Energy> =
+                earlier.iter().map(|e| e.as_ref()).collect();
+            energies.push(energy.as_ref());
+            draw_samples_through(&energies, &config, &shape, &device, "eval-samples")?
         }
     };
     let chains = match run.state.loss.chain_bank() {
@@ -197,6 +217,7 @@ pub fn evaluate_run(run_dir: &Path, opts: &EvalRunOptions) -> Result<(EvalRunRep
             Source::File(_) => None,
         },
         samples_source: source.describe(),
+        through_checkpoints: path,
         samples: distances,
         likelihood,
         images,
@@ -211,4 +232,36 @@ pub fn evaluate_run(run_dir: &Path, opts: &EvalRunOptions) -> Result<(EvalRunRep
     // The report is written (to look at); NaN samples or metrics still fail the command.
     crate::run_hooks::non_finite_result(&samples, &report.samples, &source.title(), &path)?;
     Ok((report, path))
+}
+
+/// The `through - 1` kept checkpoints of `run_dir` just before `evaluated`, oldest first: an
+/// error naming `eval.through_checkpoints` when the run kept fewer.
+fn earlier_checkpoints(run_dir: &Path, evaluated: &Path, through: usize) -> Result<Vec<PathBuf>> {
+    if through <= 1 {
+        return Ok(Vec::new());
+    }
+    let dir = run_dir.join("checkpoints");
+    let kept: Vec<PathBuf> = ebm_train::checkpoint::list(&dir)?
+        .into_iter()
+        .map(|(_, path)| path)
+        .collect();
+    // The evaluated file may be named another way (`--checkpoint ./run/checkpoints/…`).
+    let same = |p: &Path| match (std::fs::canonicalize(p), std::fs::canonicalize(evaluated)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => p == evaluated,
+    };
+    let at = kept.iter().position(|p| same(p));
+    let earlier = match at {
+        Some(i) if i + 1 >= through => kept[i + 1 - through..i].to_vec(),
+        _ => {
+            return Err(Error::usage(format!(
+                "`eval.through_checkpoints = {through}` samples through the {through} newest kept \
+                 checkpoints up to {}, but {} holds {} of them",
+                evaluated.display(),
+                dir.display(),
+                at.map_or(0, |i| i + 1)
+            )))
+        }
+    };
+    Ok(earlier)
 }
