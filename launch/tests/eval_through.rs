@@ -5,19 +5,13 @@
 
 mod common;
 
-use common::{launch, stderr, SMALL};
+use common::{launch, stderr, train_small};
 use std::path::Path;
 
 /// SMALL with checkpoints at steps 10 and 20 and a noise-free eval sampler (so the legs can be
 /// replayed by `sample`, whose random stream restarts with every call).
 fn train(dir: &Path, sets: &[&str]) -> std::process::Output {
-    let config = dir.join("small.toml");
-    std::fs::write(&config, SMALL).unwrap();
-    let run = dir.join("run");
     let base = [
-        config.to_str().unwrap(),
-        "--out",
-        run.to_str().unwrap(),
         "--set",
         "train.plot_every=0",
         "--set",
@@ -25,7 +19,7 @@ fn train(dir: &Path, sets: &[&str]) -> std::process::Output {
         "--set",
         "eval.sampler={kind=\"gradient_descent\"}",
     ];
-    launch(&[&base[..], sets].concat(), &[])
+    train_small(dir, &[&base[..], sets].concat())
 }
 
 fn report(path: &Path) -> serde_json::Value {

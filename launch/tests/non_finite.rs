@@ -4,26 +4,21 @@
 mod common;
 
 use candle_core::{Device, Tensor};
-use common::{launch, stderr, trained, SMALL};
+use common::{launch, stderr, train_small, trained};
 
 #[test]
 fn a_run_whose_samples_blow_up_exits_1_and_still_writes_them() {
     let tmp = tempfile::tempdir().unwrap();
-    let config = tmp.path().join("small.toml");
-    std::fs::write(&config, SMALL).unwrap();
     let run = tmp.path().join("run");
     // Training is fine; the evaluation sampler's step overflows f32, so every sample is inf/NaN.
-    let o = launch(
+    let o = train_small(
+        tmp.path(),
         &[
-            config.to_str().unwrap(),
-            "--out",
-            run.to_str().unwrap(),
             "--set",
             "train.plot_every=0",
             "--set",
             "eval.sampler={kind=\"langevin\",step_size=1e300}",
         ],
-        &[],
     );
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(1), "{err}");

@@ -45,25 +45,27 @@ pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-/// Trains SMALL (no plots, checkpoints every 10 steps) into `dir/run` and returns that folder.
-pub fn trained(dir: &Path) -> PathBuf {
+/// Writes SMALL to `dir/small.toml` and trains it into `dir/run` with `--set` arguments `sets`
+/// (each `"--set", "key=value"`), returning the launcher's output.
+pub fn train_small(dir: &Path, sets: &[&str]) -> Output {
     let config = dir.join("small.toml");
     std::fs::write(&config, SMALL).unwrap();
     let run = dir.join("run");
-    let o = launch(
-        &[
-            config.to_str().unwrap(),
-            "--out",
-            run.to_str().unwrap(),
-            "--set",
-            "train.log_every=5",
-            "--set",
-            "train.plot_every=0",
-            "--set",
-            "train.checkpoint_every=10",
-        ],
-        &[],
+    let base = [config.to_str().unwrap(), "--out", run.to_str().unwrap()];
+    launch(&[&base[..], sets].concat(), &[])
+}
+
+/// Trains SMALL (no plots, checkpoints every 10 steps) into `dir/run` and returns that folder.
+pub fn trained(dir: &Path) -> PathBuf {
+    let sets = [
+        "train.log_every=5",
+        "train.plot_every=0",
+        "train.checkpoint_every=10",
+    ];
+    let o = train_small(
+        dir,
+        &sets.iter().flat_map(|s| ["--set", s]).collect::<Vec<_>>(),
     );
     assert!(o.status.success(), "training failed: {}", stderr(&o));
-    run
+    dir.join("run")
 }
