@@ -28,7 +28,8 @@ pub struct EvalConfig {
     /// `ebm-launch eval` draws its samples through this many of the run's kept checkpoints, the
     /// evaluated one last: `steps / K` sampler steps with each, oldest first, so chains from
     /// noise meet the run's smoother early energies before its sharpest (as the replay buffer's
-    /// chains did). 1: the evaluated checkpoint only. At most `train.keep_checkpoints`.
+    /// chains did). 1: the evaluated checkpoint only. At most `train.keep_checkpoints`; a run
+    /// that kept fewer (stopped early) samples through those it has.
     #[serde(default = "d_through", skip_serializing_if = "is_one")]
     pub through_checkpoints: usize,
 }
@@ -79,16 +80,6 @@ impl EvalConfig {
             return Err(CoreError::config(
                 "eval.through_checkpoints",
                 "must be >= 1 (1: the evaluated checkpoint only)",
-            )
-            .into());
-        }
-        if self.through_checkpoints as u64 > self.steps {
-            return Err(CoreError::config(
-                "eval.through_checkpoints",
-                format!(
-                    "{} checkpoints need at least as many `eval.steps`, got {}",
-                    self.through_checkpoints, self.steps
-                ),
             )
             .into());
         }

@@ -234,8 +234,9 @@ pub fn evaluate_run(run_dir: &Path, opts: &EvalRunOptions) -> Result<(EvalRunRep
     Ok((report, path))
 }
 
-/// The `through - 1` kept checkpoints of `run_dir` just before `evaluated`, oldest first: an
-/// error naming `eval.through_checkpoints` when the run kept fewer.
+/// The `through - 1` kept checkpoints of `run_dir` just before `evaluated`, oldest first. A run
+/// that kept fewer (stopped early, or evaluated at an early checkpoint) samples through those it
+/// has, with a warning; the report lists the ones used.
 fn earlier_checkpoints(run_dir: &Path, evaluated: &Path, through: usize) -> Result<Vec<PathBuf>> {
     if through <= 1 {
         return Ok(Vec::new());
@@ -250,18 +251,17 @@ fn earlier_checkpoints(run_dir: &Path, evaluated: &Path, through: usize) -> Resu
         (Ok(a), Ok(b)) => a == b,
         _ => p == evaluated,
     };
-    let at = kept.iter().position(|p| same(p));
-    let earlier = match at {
-        Some(i) if i + 1 >= through => kept[i + 1 - through..i].to_vec(),
-        _ => {
-            return Err(Error::usage(format!(
-                "`eval.through_checkpoints = {through}` samples through the {through} newest kept \
-                 checkpoints up to {}, but {} holds {} of them",
-                evaluated.display(),
-                dir.display(),
-                at.map_or(0, |i| i + 1)
-            )))
-        }
-    };
+    // A `--checkpoint` from outside the run's folder has no earlier kept checkpoints.
+    let before = kept.iter().position(|p| same(p)).unwrap_or(0);
+    let earlier = kept[before.saturating_sub(through - 1)..before].to_vec();
+    if earlier.len() + 1 < through {
+        tracing::warn!(
+            "`eval.through_checkpoints = {through}`, but {} holds {} kept checkpoint(s) up to {}: \
+             sampling through those",
+            dir.display(),
+            earlier.len() + 1,
+            evaluated.display()
+        );
+    }
     Ok(earlier)
 }
